@@ -1,0 +1,1 @@
+"""Adapters that expose other multi-agent environments as PettingZoo ParallelEnvs."""

@@ -1,0 +1,10 @@
+"""Test environments and checkers shipped as library code, so users can test their own set-ups."""
+
+from ps_wrappers.testing.checks import (
+    check_aec_env,
+    check_in_space,
+    check_parallel_env,
+    sample_valid_action,
+)
+
+__all__ = ["check_aec_env", "check_in_space", "check_parallel_env", "sample_valid_action"]
