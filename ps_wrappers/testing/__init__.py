@@ -6,5 +6,14 @@ from ps_wrappers.testing.checks import (
     check_parallel_env,
     sample_valid_action,
 )
+from ps_wrappers.testing.envs import AgentIdentityEnv, DyingAgentsEnv, SpaceMapEnv
 
-__all__ = ["check_aec_env", "check_in_space", "check_parallel_env", "sample_valid_action"]
+__all__ = [
+    "AgentIdentityEnv",
+    "DyingAgentsEnv",
+    "SpaceMapEnv",
+    "check_aec_env",
+    "check_in_space",
+    "check_parallel_env",
+    "sample_valid_action",
+]
