@@ -1,5 +1,28 @@
-"""PettingZoo wrappers for parameter sharing, and the PettingZoo -> SB3 VecEnv conversion."""
+"""PettingZoo wrappers for parameter sharing, and the PettingZoo -> SB3 VecEnv conversion.
 
+Example:
+    >>> import ps_wrappers
+    >>> from mpe2 import simple_world_comm_v3
+    >>> env = ps_wrappers.pad_observations(simple_world_comm_v3.parallel_env())
+    >>> env = ps_wrappers.pad_actions(env)
+    >>> env = ps_wrappers.agent_indicator(env)
+"""
+
+from ps_wrappers.action_padding import InvalidActionMode, pad_actions
+from ps_wrappers.agent_indication import agent_indicator, agent_type
 from ps_wrappers.layout import SlotBox, SlotLayout, get_layout
+from ps_wrappers.observation_padding import pad_observations, unpad_observation
+from ps_wrappers.space_padding import SpacePaddingError
 
-__all__ = ["SlotBox", "SlotLayout", "get_layout"]
+__all__ = [
+    "InvalidActionMode",
+    "SlotBox",
+    "SlotLayout",
+    "SpacePaddingError",
+    "agent_indicator",
+    "agent_type",
+    "get_layout",
+    "pad_actions",
+    "pad_observations",
+    "unpad_observation",
+]

@@ -1,0 +1,323 @@
+"""Action space padding (Terry et al. 2020, section 5 and appendix A.2.1).
+
+Every agent gets the largest action space of the common type; the learner's output is "trimmed"
+to the agent's own actions. Padded Discrete actions never reach the environment: they raise, or
+(opt-in) are replaced by a random valid action and counted. Each agent's valid-action mask
+(padding combined with the env's own mask) is available from ``env.action_mask(agent)``.
+"""
+
+from __future__ import annotations
+
+import operator
+import warnings
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
+
+import numpy as np
+from gymnasium import spaces
+from pettingzoo.utils.env import AECEnv, ParallelEnv
+
+from ps_wrappers.space_padding import describe_agents, make_unpadder, padded_space
+from ps_wrappers.transform import AECTransform, AgentTransform, ParallelTransform, check_env, wrap
+
+__all__ = ["pad_actions", "InvalidActionMode"]
+
+InvalidActionMode = Literal["raise", "random_valid"]
+EnvT = TypeVar("EnvT", ParallelEnv, AECEnv)
+_SUPPORTED = (spaces.Discrete, spaces.MultiDiscrete, spaces.Box, spaces.MultiBinary)
+
+
+class _Guard:
+    """Decides what happens to an action outside an agent's real range."""
+
+    def __init__(self, mode: InvalidActionMode, seed: int | None) -> None:
+        self.mode = mode
+        self.rng = np.random.default_rng(seed)
+        self.counts: dict[Any, int] = {}
+        self.mask_fn: Callable[[Any], np.ndarray | None] = lambda agent: None
+
+    def replace(self, agent: Any, value: Any, own: spaces.Space, valid: np.ndarray) -> int:
+        if self.mode == "raise":
+            raise ValueError(
+                f"pad_actions: action {value!r} of agent {agent!r} is a padded action outside its own "
+                f"action space {own}; it must never reach the environment. Choose actions inside "
+                "env.action_mask(agent) (the policies in `policies` and sb3-contrib's MaskablePPO "
+                "do), or pass invalid_action='random_valid' to replace such actions by a random "
+                "valid one (counted in env.invalid_action_counts)."
+            )
+        self.counts[agent] = self.counts.get(agent, 0) + 1
+        if self.counts[agent] == 1:
+            warnings.warn(
+                f"pad_actions: replacing padded action {value!r} of agent {agent!r} by a random valid "
+                "action (invalid_action='random_valid'); see env.invalid_action_counts.",
+                stacklevel=4,
+            )
+        return int(self.rng.choice(np.flatnonzero(valid)))
+
+
+def _as_int(agent: Any, x: Any) -> int:
+    try:
+        return operator.index(x)
+    except TypeError:
+        arr = np.asarray(x)
+        if arr.size == 1 and np.issubdtype(arr.dtype, np.integer):
+            return int(arr.item())
+        raise TypeError(
+            f"pad_actions: agent {agent!r} has a Discrete action space, so its action must be an "
+            f"integer, got {x!r} ({type(x).__name__})"
+        ) from None
+
+
+def _discrete_fn(agent: Any, own: spaces.Discrete, dst: spaces.Discrete, guard: _Guard) -> Callable:
+    lo = int(own.start)
+    hi = lo + int(own.n)
+    offset = int(dst.start)
+    static = _static(own, dst)
+
+    def act(x: Any) -> Any:
+        if lo <= _as_int(agent, x) < hi:
+            return x
+        mask = guard.mask_fn(agent)
+        return offset + guard.replace(agent, x, own, static if mask is None else mask)
+
+    return act
+
+
+def _multidiscrete_fn(agent: Any, own: spaces.MultiDiscrete, guard: _Guard) -> Callable:
+    n = len(own.nvec)
+    lo = own.start.astype(np.int64)
+    hi = lo + own.nvec
+    dtype = own.dtype
+
+    def act(x: Any) -> np.ndarray:
+        v = np.asarray(x)[:n].astype(dtype)
+        bad = (v < lo) | (v >= hi)
+        if bad.any():
+            for d in np.flatnonzero(bad):
+                v[d] = lo[d] + guard.replace(agent, x, own, np.ones(int(own.nvec[d]), bool))
+        return v
+
+    return act
+
+
+def _box_fn(own: spaces.Box, dst: spaces.Box) -> Callable:
+    trim = make_unpadder(own, dst)
+    low, high = own.low, own.high
+    return lambda x: np.clip(trim(x), low, high)
+
+
+def _static(own: spaces.Space, dst: spaces.Space) -> np.ndarray:
+    """The padding mask: True exactly for the agent's real actions."""
+    if isinstance(dst, spaces.Discrete):
+        valid = np.zeros(int(dst.n), dtype=bool)
+        first = int(own.start) - int(dst.start)
+        valid[first : first + int(own.n)] = True
+        return valid
+    parts = []
+    for d in range(len(dst.nvec)):
+        part = np.zeros(int(dst.nvec[d]), dtype=bool)
+        if d < len(own.nvec):
+            first = int(own.start[d]) - int(dst.start[d])
+            part[first : first + int(own.nvec[d])] = True
+        else:  # a dropped dimension: only the padding value 0 is offered
+            part[-int(dst.start[d])] = True
+        parts.append(part)
+    return np.concatenate(parts)
+
+
+def _mask_obs_space(obs_space: spaces.Space, dst: spaces.Space) -> tuple[spaces.Space, Callable | None, int]:
+    """Pad a Dict observation's ``action_mask`` to the padded Discrete action space."""
+    if not (isinstance(obs_space, spaces.Dict) and "action_mask" in obs_space.spaces and isinstance(dst, spaces.Discrete)):
+        return obs_space, None, 0
+    mask_space = obs_space["action_mask"]
+    size = int(np.prod(mask_space.shape))
+    n = int(dst.n)
+    if size == n:
+        return obs_space, None, 0
+    dtype = mask_space.dtype
+    new = spaces.Dict({**obs_space.spaces, "action_mask": spaces.Box(0, 1, (n,), dtype)})
+    return new, dtype, size
+
+
+class _MaskMixin:
+    """``action_mask(agent)``: padding mask combined with the env's own current mask."""
+
+    env: Any
+    transform: AgentTransform
+    _static_masks: dict[Any, np.ndarray]
+    _guard: _Guard
+
+    @property
+    def invalid_action_counts(self) -> dict[Any, int]:
+        """Agent -> how many padded actions were replaced (``invalid_action='random_valid'``)."""
+        return dict(self._guard.counts)
+
+    def action_mask(self, agent: Any) -> np.ndarray | None:
+        """Boolean mask of ``agent``'s valid actions now (None for Box / MultiBinary actions).
+
+        For Discrete actions its length is the padded ``n``; for MultiDiscrete it is the
+        concatenation of one mask per dimension (sb3-contrib's layout).
+        """
+        static = self._static_masks.get(agent)
+        if static is None:
+            return None
+        env_mask = self._env_mask(agent)
+        return static if env_mask is None else static & env_mask
+
+    def _env_mask(self, agent: Any) -> np.ndarray | None:
+        raise NotImplementedError
+
+    def _combine(self, agent: Any, obs: Any, info: dict | None) -> np.ndarray | None:
+        if isinstance(obs, dict) and "action_mask" in obs:
+            return np.asarray(obs["action_mask"]).astype(bool).reshape(-1)
+        if info and "action_mask" in info:
+            raw = np.asarray(info["action_mask"]).astype(bool).reshape(-1)
+            static = self._static_masks[agent]
+            if raw.size == static.size:
+                return raw
+            full = np.zeros(static.size, bool)
+            full[np.flatnonzero(static)[: raw.size]] = raw
+            return full
+        return None
+
+
+class ParallelActionPadding(_MaskMixin, ParallelTransform):
+    """The ParallelEnv returned by :func:`pad_actions`."""
+
+    _last_obs: dict = {}
+    _last_infos: dict = {}
+
+    def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
+        """Reset; ``seed`` also seeds the random replacement of padded actions."""
+        if seed is not None:
+            self._guard.rng = np.random.default_rng(seed)
+        obs, infos = super().reset(seed=seed, options=options)
+        self._last_obs, self._last_infos = obs, infos
+        return obs, infos
+
+    def step(self, actions: dict) -> tuple[dict, dict, dict, dict, dict]:
+        """Trim the actions to each agent's own space, then step."""
+        out = super().step(actions)
+        self._last_obs, self._last_infos = out[0], out[4]
+        return out
+
+    def _env_mask(self, agent: Any) -> np.ndarray | None:
+        return self._combine(agent, self._last_obs.get(agent), self._last_infos.get(agent))
+
+
+class AECActionPadding(_MaskMixin, AECTransform):
+    """The AECEnv returned by :func:`pad_actions`."""
+
+    def reset(self, seed: int | None = None, options: dict | None = None) -> None:
+        """Reset; ``seed`` also seeds the random replacement of padded actions."""
+        if seed is not None:
+            self._guard.rng = np.random.default_rng(seed)
+        self.env.reset(seed=seed, options=options)
+
+    def _env_mask(self, agent: Any) -> np.ndarray | None:
+        return self._combine(agent, self.observe(agent), self.env.infos.get(agent))
+
+
+def pad_actions(env: EnvT, *, invalid_action: InvalidActionMode = "raise", seed: int | None = None) -> EnvT:
+    """Pad every agent's action space to the largest space of the common type.
+
+    * Discrete: the union range (honouring ``start``). An action outside the agent's own range
+      raises ``ValueError`` (default) or, with ``invalid_action="random_valid"``, is replaced by a
+      uniformly random valid action and counted in ``env.invalid_action_counts``. It never
+      reaches the environment.
+    * MultiDiscrete: dimensions padded to the longest, extra dimensions dropped, each dimension
+      checked against the agent's own range as for Discrete.
+    * Box: extra dimensions dropped, values clipped to the agent's own bounds.
+    * MultiBinary: extra bits dropped.
+
+    ``env.action_mask(agent)`` returns the agent's valid actions (padding combined with the env's
+    own mask from a Dict ``action_mask`` observation or ``info["action_mask"]``). A Dict
+    ``action_mask`` observation is padded with zeros to the padded action count.
+
+    Args:
+        env: A PettingZoo ParallelEnv or AECEnv.
+        invalid_action: ``"raise"`` or ``"random_valid"`` (see above).
+        seed: Seed of the random replacement (reseeded by ``reset(seed=...)``).
+
+    Returns:
+        The same kind of env with padded action spaces.
+
+    Raises:
+        TypeError: if ``env`` is not a PettingZoo env.
+        ValueError: for mixed action types (e.g. Discrete and Box), or an unknown ``invalid_action``.
+        NotImplementedError: for unsupported action spaces.
+
+    Example:
+        >>> from mpe2 import simple_world_comm_v3
+        >>> env = pad_actions(simple_world_comm_v3.parallel_env())
+        >>> env.action_space("agent_0"), int(env.action_mask("agent_0").sum())
+        (Discrete(20), 5)
+    """
+    check_env(env, "pad_actions")
+    if invalid_action not in ("raise", "random_valid"):
+        raise ValueError(
+            f"pad_actions: invalid_action must be 'raise' or 'random_valid', got {invalid_action!r}"
+        )
+    agents = list(env.possible_agents)
+    own = {a: env.action_space(a) for a in agents}
+    for a in agents:
+        if not isinstance(own[a], _SUPPORTED):
+            raise NotImplementedError(
+                f"pad_actions: agent {a!r} has action space {own[a]}, which cannot be padded; "
+                "supported are Discrete, MultiDiscrete, Box and MultiBinary. Wrap the env to "
+                "convert its actions first."
+            )
+    if len({type(s) for s in own.values()}) > 1:
+        raise ValueError(
+            "pad_actions: agents have action spaces of different types "
+            f"({describe_agents(agents, list(own.values()))}); a shared policy needs one type. "
+            "Give the agents one action type (e.g. discretise the Box actions) or train separate "
+            "policies for each type."
+        )
+    dst = padded_space(agents, [own[a] for a in agents], "action")
+    guard = _Guard(invalid_action, seed)
+    obs_spaces, obs_fns, act_fns, static = {}, {}, {}, {}
+    for a in agents:
+        obs_space, mask_dtype, mask_size = _mask_obs_space(env.observation_space(a), dst)
+        obs_spaces[a] = obs_space
+        obs_fns[a] = None if mask_dtype is None else _pad_mask_fn(a, own[a], dst, mask_dtype, mask_size)
+        if isinstance(dst, spaces.Discrete):
+            act_fns[a] = _discrete_fn(a, own[a], dst, guard)
+            static[a] = _static(own[a], dst)
+        elif isinstance(dst, spaces.MultiDiscrete):
+            act_fns[a] = None if own[a] == dst else _multidiscrete_fn(a, own[a], guard)
+            static[a] = _static(own[a], dst)
+        elif isinstance(dst, spaces.Box):
+            act_fns[a] = None if own[a] == dst else _box_fn(own[a], dst)
+        else:
+            act_fns[a] = None if own[a] == dst else make_unpadder(own[a], dst)
+    transform = AgentTransform(
+        name="pad_actions",
+        observation_spaces=obs_spaces,
+        action_spaces={a: dst for a in agents},
+        obs_fns=obs_fns,
+        act_fns=act_fns,
+        inner_action_spaces=own,
+    )
+    wrapped = wrap(env, transform, ParallelActionPadding, AECActionPadding)
+    wrapped._static_masks = static
+    wrapped._guard = guard
+    guard.mask_fn = wrapped.action_mask
+    return wrapped
+
+
+def _pad_mask_fn(agent: Any, own: spaces.Space, dst: spaces.Discrete, dtype: Any, size: int) -> Callable:
+    if not isinstance(own, spaces.Discrete) or size != int(own.n):
+        raise ValueError(
+            f"pad_actions: agent {agent!r} has an action_mask of {size} entries but action space "
+            f"{own}; the mask must have one entry per action."
+        )
+    first = int(own.start) - int(dst.start)
+    n = int(dst.n)
+
+    def pad_mask(obs: dict) -> dict:
+        mask = np.zeros(n, dtype=dtype)
+        mask[first : first + size] = np.asarray(obs["action_mask"]).reshape(-1)
+        return {**obs, "action_mask": mask}
+
+    return pad_mask
