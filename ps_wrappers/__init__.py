@@ -11,17 +11,21 @@ Example:
 from ps_wrappers.action_padding import InvalidActionMode, pad_actions
 from ps_wrappers.agent_indication import agent_indicator, agent_type
 from ps_wrappers.layout import SlotBox, SlotLayout, get_layout
+from ps_wrappers.make_vec_env import make_vec_env
 from ps_wrappers.observation_padding import pad_observations, unpad_observation
 from ps_wrappers.space_padding import SpacePaddingError
+from ps_wrappers.vec_env import PettingZooVecEnv
 
 __all__ = [
     "InvalidActionMode",
+    "PettingZooVecEnv",
     "SlotBox",
     "SlotLayout",
     "SpacePaddingError",
     "agent_indicator",
     "agent_type",
     "get_layout",
+    "make_vec_env",
     "pad_actions",
     "pad_observations",
     "unpad_observation",

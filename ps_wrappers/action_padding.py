@@ -152,6 +152,10 @@ class _MaskMixin:
         """Agent -> how many padded actions were replaced (``invalid_action='random_valid'``)."""
         return dict(self._guard.counts)
 
+    def padding_mask(self, agent: Any) -> np.ndarray | None:
+        """Boolean mask of ``agent``'s own actions in the padded space (None for Box / MultiBinary)."""
+        return self._static_masks.get(agent)
+
     def action_mask(self, agent: Any) -> np.ndarray | None:
         """Boolean mask of ``agent``'s valid actions now (None for Box / MultiBinary actions).
 
