@@ -1,0 +1,237 @@
+"""FLOPs and model-size accounting for sparse networks (MAST appendix B.4).
+
+Only linear layers are counted, as in the paper (activations, biases and the environment are left
+out, appendix B.4.2):
+
+* model size of a layer, Eq. (9): ``(1 - S_l) I_l O_l``;
+* forward FLOPs of a layer, Eq. (11): ``(1 - S_l) (2 I_l - 1) O_l``;
+* training FLOPs of one gradient step on a batch of ``B`` samples, Eqs. (14)-(17): the TD target
+  forward pass, the loss forward pass and a backward pass counted as twice a forward pass. For a
+  DQN that is ``B (h F_target + 3 F)``, where ``h`` is the number of target-network evaluations per
+  sample (1 for the 1-step target, the mean window length for TD(lambda)); for PPO/A2C there is no
+  target network: ``3 B F``. Topology evolution adds ``2 B F_dense / Delta_m`` per step on
+  average (appendix B.4.2, the dense gradient every ``Delta_m`` steps).
+
+Every figure is also computed for the same network with every layer dense, and reported relative
+to it, which is how MAST's Table 1 normalises.
+
+Example:
+    >>> import torch
+    >>> net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    >>> forward_flops(net)  # (2 * 4 - 1) * 8 + (2 * 8 - 1) * 2
+    86.0
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from stable_baselines3 import A2C
+from torch import nn
+
+from policies.sparse import MASK_NAME
+
+__all__ = [
+    "FlopsReport",
+    "LayerCost",
+    "flops_report",
+    "forward_flops",
+    "layer_costs",
+    "linear_forward_flops",
+    "linear_model_size",
+    "model_size",
+]
+
+_CRITIC_PARTS = ("value_net", "vf_features_extractor")
+
+
+def linear_forward_flops(in_features: int, out_features: int, density: float = 1.0) -> float:
+    """Forward FLOPs of one linear layer, MAST Eq. (11): ``density * (2 I - 1) * O``."""
+    return density * (2 * in_features - 1) * out_features
+
+
+def linear_model_size(in_features: int, out_features: int, density: float = 1.0) -> float:
+    """Parameters of one linear layer, MAST Eq. (9): ``density * I * O``."""
+    return density * in_features * out_features
+
+
+@dataclass(frozen=True)
+class LayerCost:
+    """One linear layer as the FLOPs formulas see it.
+
+    Attributes:
+        name: Qualified module name.
+        in_features: ``I_l``.
+        out_features: ``O_l``.
+        density: ``1 - S_l``, the fraction of active weights (1 for a dense layer).
+    """
+
+    name: str
+    in_features: int
+    out_features: int
+    density: float
+
+    @property
+    def flops(self) -> float:
+        """Forward FLOPs, Eq. (11)."""
+        return linear_forward_flops(self.in_features, self.out_features, self.density)
+
+    @property
+    def dense_flops(self) -> float:
+        """Forward FLOPs of the dense layer."""
+        return linear_forward_flops(self.in_features, self.out_features)
+
+    @property
+    def size(self) -> float:
+        """Model size, Eq. (9)."""
+        return linear_model_size(self.in_features, self.out_features, self.density)
+
+    @property
+    def dense_size(self) -> float:
+        """Model size of the dense layer."""
+        return linear_model_size(self.in_features, self.out_features)
+
+
+def layer_costs(module: nn.Module, skip: tuple[str, ...] = ()) -> list[LayerCost]:
+    """Every ``nn.Linear`` of ``module`` with its density (from its ``weight_mask`` if any).
+
+    Args:
+        module: Any torch module.
+        skip: Substrings of layer names to leave out.
+    """
+    costs = []
+    for name, layer in module.named_modules():
+        if not isinstance(layer, nn.Linear) or any(part in name for part in skip):
+            continue
+        mask = getattr(layer, MASK_NAME, None)
+        density = 1.0 if mask is None else float(mask.float().mean())
+        costs.append(LayerCost(name, layer.in_features, layer.out_features, density))
+    return costs
+
+
+def forward_flops(module: nn.Module, dense: bool = False) -> float:
+    """Forward FLOPs of ``module``'s linear layers, MAST Eq. (11) summed over layers."""
+    return sum(c.dense_flops if dense else c.flops for c in layer_costs(module))
+
+
+def model_size(module: nn.Module, dense: bool = False) -> float:
+    """Weights of ``module``'s linear layers, MAST Eq. (9) summed over layers."""
+    return sum(c.dense_size if dense else c.size for c in layer_costs(module))
+
+
+@dataclass(frozen=True)
+class FlopsReport:
+    """Costs of a model and of its dense counterpart (MAST appendix B.4, Table 6).
+
+    Attributes:
+        inference_flops: FLOPs of one action choice for one agent.
+        training_flops: FLOPs of one gradient step.
+        model_size: Weights held during training (for DQN: online and target network).
+        dense_inference_flops: ``inference_flops`` with every layer dense.
+        dense_training_flops: ``training_flops`` with every layer dense (same algorithm).
+        dense_model_size: ``model_size`` with every layer dense.
+        sparsity: Fraction of zero weights over all linear layers counted.
+    """
+
+    inference_flops: float
+    training_flops: float
+    model_size: float
+    dense_inference_flops: float
+    dense_training_flops: float
+    dense_model_size: float
+    sparsity: float
+
+    @property
+    def inference_ratio(self) -> float:
+        """Inference FLOPs relative to dense (Table 1, "FLOPs (Test)")."""
+        return self.inference_flops / self.dense_inference_flops
+
+    @property
+    def training_ratio(self) -> float:
+        """Training FLOPs relative to dense (Table 1, "FLOPs (Train)")."""
+        return self.training_flops / self.dense_training_flops
+
+    @property
+    def size_ratio(self) -> float:
+        """Model size relative to dense (Table 1, "Total Size")."""
+        return self.model_size / self.dense_model_size
+
+    def as_dict(self, prefix: str = "sparse/") -> dict[str, float]:
+        """The ratios and the sparsity, keyed for ``logger.record``."""
+        return {
+            f"{prefix}sparsity": self.sparsity,
+            f"{prefix}flops_train_ratio": self.training_ratio,
+            f"{prefix}flops_infer_ratio": self.inference_ratio,
+            f"{prefix}size_ratio": self.size_ratio,
+        }
+
+
+def flops_report(
+    model: Any,
+    batch_size: int | None = None,
+    target_evaluations: float = 1.0,
+) -> FlopsReport:
+    """FLOPs and model size of an SB3 model or policy, relative to its dense counterpart.
+
+    DQN-like policies (with ``q_net`` and ``q_net_target``): inference is one ``q_net`` forward;
+    training per gradient step is ``B (h F_target + 3 F)`` (Eqs. 14-17, ``h`` =
+    ``target_evaluations``); model size counts both networks (Table 6, ``2 M``). Actor-critic
+    policies: inference is the actor path (layers named ``value_net`` left out); training is
+    ``3 B F`` over the whole network; model size counts the whole network. When the policy evolves
+    its topology (a :class:`~policies.sparse.SparseTopology` named ``sparse_topology``), training
+    adds RigL's dense gradient, ``2 B F_dense / Delta_m`` per step (appendix B.4.2).
+
+    Args:
+        model: An SB3 algorithm (``.policy`` and ``.batch_size`` are read) or a policy.
+        batch_size: ``B``; defaults to the algorithm's ``batch_size`` (1 for a bare policy).
+        target_evaluations: Target-network evaluations per sample ``h`` (DQN only).
+
+    Raises:
+        TypeError: if ``model`` has no linear layer to count.
+    """
+    policy = getattr(model, "policy", model)
+    if batch_size is None:
+        batch_size = int(getattr(model, "batch_size", 1) or 1)
+    if isinstance(model, A2C):
+        # A2C: one gradient step on the whole rollout.
+        batch_size = int(model.n_steps * model.n_envs)
+    if not isinstance(policy, nn.Module) or not layer_costs(policy):
+        raise TypeError(
+            f"flops_report: expected an SB3 model or policy with linear layers, got "
+            f"{type(model).__name__}."
+        )
+    topology = getattr(policy, "sparse_topology", None)
+    interval = (
+        getattr(topology, "update_interval", None) if getattr(topology, "evolve", False) else None
+    )
+    q_net = getattr(policy, "q_net", None)
+    q_target = getattr(policy, "q_net_target", None)
+    if isinstance(q_net, nn.Module) and isinstance(q_target, nn.Module):
+        flops, dense = forward_flops(q_net), forward_flops(q_net, dense=True)
+        t_flops, t_dense = forward_flops(q_target), forward_flops(q_target, dense=True)
+        infer, infer_dense = flops, dense
+        train = batch_size * (target_evaluations * t_flops + 3 * flops)
+        train_dense = batch_size * (target_evaluations * t_dense + 3 * dense)
+        costs = layer_costs(q_net) + layer_costs(q_target)
+    else:
+        costs = layer_costs(policy)
+        actor = layer_costs(policy, skip=_CRITIC_PARTS) or costs
+        flops = sum(c.flops for c in costs)
+        dense = sum(c.dense_flops for c in costs)
+        infer = sum(c.flops for c in actor)
+        infer_dense = sum(c.dense_flops for c in actor)
+        train, train_dense = 3 * batch_size * flops, 3 * batch_size * dense
+    if interval:
+        train += 2 * batch_size * dense / interval
+    size = sum(c.size for c in costs)
+    size_dense = sum(c.dense_size for c in costs)
+    return FlopsReport(
+        inference_flops=infer,
+        training_flops=train,
+        model_size=size,
+        dense_inference_flops=infer_dense,
+        dense_training_flops=train_dense,
+        dense_model_size=size_dense,
+        sparsity=1.0 - size / size_dense,
+    )

@@ -1,0 +1,104 @@
+"""The mixin that makes any SB3 actor-critic or DQN policy sparse-evolved (MAST section 4.1).
+
+:class:`SparseEvolutionMixin` goes first in the bases of a policy class. After the base class has
+built its networks and optimizer (``_build``), it attaches a
+:class:`~policies.sparse.SparseTopology` as ``policy.sparse_topology``: masks on every trained
+``nn.Linear``, Erdos-Renyi densities, exact zeros, masked optimizer state, and RigL evolution driven
+by the optimizer's step hook, so no callback is needed. For a DQN policy the target network is the
+topology's mirror: it gets the same masks and is multiplied by them before each forward pass.
+
+Everything the topology needs is a constructor argument or a buffer, so ``model.save`` /
+``Algorithm.load`` (and policy-only ``save`` / ``load``) restore masks and schedule position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from torch import nn
+
+from policies.sparse import SparseTopology
+
+__all__ = ["SPARSE_DEFAULTS", "SparseEvolutionMixin"]
+
+SPARSE_DEFAULTS: dict[str, Any] = {
+    "sparsity": 0.9,
+    "density_method": "erdos_renyi",
+    "evolve": True,
+    "update_interval": 200,
+    "zeta": 0.5,
+    "t_end": None,
+    "sparse_exclude": (),
+}
+"""Defaults of the sparse policy kwargs (MAST section 4.1 and Table 4; RigL for ``T_end``)."""
+
+
+class SparseEvolutionMixin:
+    """Adds sparse, RigL-evolved weights to an SB3 policy class (put it first in the bases).
+
+    Policy kwargs (all optional):
+
+    Args:
+        sparsity: Global fraction of zero weights over the trained linear layers (default 0.9).
+        density_method: ``"erdos_renyi"`` (MAST) or ``"uniform"`` layer densities.
+        evolve: ``True``: RigL topology evolution; ``False``: static random sparse network.
+        update_interval: Optimizer steps between topology updates (MAST Table 4: 200).
+        zeta: Initial update fraction (MAST Table 4: 0.5).
+        t_end: Optimizer step at which evolution stops; ``None`` until
+            :func:`policies.sparse_training.set_evolution_horizon` (called by ``MASTDQN.learn``)
+            sets it, ``100 * update_interval`` meanwhile.
+        sparse_exclude: Substrings of layer names that stay dense.
+    """
+
+    sparse_topology: SparseTopology
+
+    def __init__(
+        self,
+        *args: Any,
+        sparsity: float = 0.9,
+        density_method: str = "erdos_renyi",
+        evolve: bool = True,
+        update_interval: int = 200,
+        zeta: float = 0.5,
+        t_end: int | None = None,
+        sparse_exclude: Sequence[str] = (),
+        **kwargs: Any,
+    ) -> None:
+        self.sparse_options: dict[str, Any] = {
+            "sparsity": sparsity,
+            "density_method": density_method,
+            "evolve": evolve,
+            "update_interval": update_interval,
+            "zeta": zeta,
+            "t_end": t_end,
+            "sparse_exclude": tuple(sparse_exclude),
+        }
+        super().__init__(*args, **kwargs)
+
+    def _build(self, lr_schedule: Any) -> None:
+        super()._build(lr_schedule)  # type: ignore[misc]
+        self._build_sparse_topology()
+
+    def _build_sparse_topology(self) -> None:
+        options = dict(self.sparse_options)
+        exclude = options.pop("sparse_exclude")
+        q_net = getattr(self, "q_net", None)
+        q_target = getattr(self, "q_net_target", None)
+        if isinstance(q_net, nn.Module) and isinstance(q_target, nn.Module):
+            root, mirrors = q_net, (q_target,)
+        else:
+            root, mirrors = self, ()  # type: ignore[assignment]
+        self.sparse_topology = SparseTopology(
+            root,  # type: ignore[arg-type]
+            self.optimizer,  # type: ignore[attr-defined]
+            exclude=exclude,
+            mirrors=mirrors,
+            owner=type(self).__name__,
+            **options,
+        )
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()  # type: ignore[misc]
+        data.update(self.sparse_options)
+        return data
