@@ -10,6 +10,7 @@ Example:
 
 from ps_wrappers.action_padding import InvalidActionMode, pad_actions
 from ps_wrappers.agent_indication import agent_indicator, agent_type
+from ps_wrappers.evaluation import EvaluationResult, SharedPolicy, evaluate
 from ps_wrappers.layout import SlotBox, SlotLayout, get_layout
 from ps_wrappers.make_vec_env import make_vec_env
 from ps_wrappers.observation_padding import pad_observations, unpad_observation
@@ -17,6 +18,9 @@ from ps_wrappers.space_padding import SpacePaddingError
 from ps_wrappers.vec_env import PettingZooVecEnv
 
 __all__ = [
+    "EvaluationResult",
+    "SharedPolicy",
+    "evaluate",
     "InvalidActionMode",
     "PettingZooVecEnv",
     "SlotBox",

@@ -37,7 +37,7 @@ def reset_seed(base: int | None, copy: int, episode: int) -> int | None:
     if base is None:
         return None
     if episode == 0:
-        return base + copy
+        return int(base) + int(copy)
     return int(np.random.SeedSequence([base, copy, episode]).generate_state(1)[0])
 
 

@@ -130,9 +130,12 @@ def make_vec_env(
         agent_ids: Include the agent one-hot segment (needed by agent-conditioned policies).
         aec_mode: For AEC envs: ``"auto"`` converts parallelizable envs to Parallel and steps
             others turn by turn; ``"parallel"`` or ``"turns"`` force one.
-        invalid_action: What :func:`pad_actions` does with a padded (out-of-range) action:
-            ``"raise"`` (default; masked policies never produce one) or ``"random_valid"``
-            (replaced and counted; for unmasked policies such as plain ``"MlpPolicy"``).
+        invalid_action: What happens to an action outside the slot's current mask (a padded
+            action, or one the env itself masks, like an occupied square): ``"raise"`` (default;
+            masked policies never produce one) or ``"random_valid"`` (replaced by a uniformly
+            random valid action, flagged in ``info["invalid_action_replaced"]`` and counted in
+            ``venv.invalid_action_counts``; for unmasked policies such as plain ``"MlpPolicy"``).
+            Either way no invalid action reaches the env.
         vec_env_cls: ``"dummy"`` steps copies in this process; ``"subproc"`` steps them in worker
             processes (faster for expensive envs).
         n_workers: Worker processes for ``"subproc"`` (default: ``min(n_envs, cpu count)``).
@@ -155,10 +158,10 @@ def make_vec_env(
 
         if not callable(env_fn) or isinstance(env_fn, (ParallelEnv, AECEnv)):
             raise TypeError("make_vec_env: vec_env_cls='subproc' needs a picklable zero-argument callable env_fn")
-        kwargs = dict(pad=pad, agent_ids=agent_ids, aec_mode=aec_mode, invalid_action=invalid_action)
-        venv: Any = SubprocPettingZooVecEnv(env_fn, n_envs, n_workers=n_workers, **kwargs)
+        kwargs = dict(pad=pad, agent_ids=agent_ids, aec_mode=aec_mode)
+        venv: Any = SubprocPettingZooVecEnv(env_fn, n_envs, invalid_action, n_workers=n_workers, **kwargs)
     elif vec_env_cls == "dummy":
-        venv = build_local(env_fn, range(n_envs), pad=pad, agent_ids=agent_ids, aec_mode=aec_mode, invalid_action=invalid_action)
+        venv = build_local(env_fn, range(n_envs), invalid_action, pad=pad, agent_ids=agent_ids, aec_mode=aec_mode)
     else:
         raise ValueError(f"make_vec_env: vec_env_cls must be 'dummy' or 'subproc', got {vec_env_cls!r}")
     if seed is not None:
@@ -196,7 +199,7 @@ def build_runners(
     pad: bool,
     agent_ids: bool,
     aec_mode: AECMode,
-    invalid_action: InvalidActionMode,
+    invalid_action: InvalidActionMode = "raise",
 ) -> tuple[list[CopyRunner], np.ndarray, SlotBox, spaces.Space]:
     """Create and prepare one env per copy and its runner, writing into ``obs_buf`` (or a new one)."""
     runners: list[CopyRunner] = []
@@ -236,9 +239,9 @@ def _has_dynamic_masks(env: Any) -> bool:
     return isinstance(space, spaces.Dict) and "action_mask" in space.spaces
 
 
-def build_local(env_fn: EnvSource, copies: range, **kwargs: Any) -> Any:
+def build_local(env_fn: EnvSource, copies: range, invalid_action: InvalidActionMode, **kwargs: Any) -> Any:
     """The in-process :class:`~ps_wrappers.vec_env.PettingZooVecEnv` for ``copies``."""
     from ps_wrappers.vec_env import PettingZooVecEnv
 
     runners, buf, obs_space, act_space = build_runners(env_fn, copies, None, **kwargs)
-    return PettingZooVecEnv(runners, buf, obs_space, act_space)
+    return PettingZooVecEnv(runners, buf, obs_space, act_space, invalid_action)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 from gymnasium import spaces
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvStepReturn
 
+from ps_wrappers.action_guard import ActionGuard
+from ps_wrappers.action_padding import InvalidActionMode
 from ps_wrappers.copy_runner import CopyRunner
 from ps_wrappers.layout import SlotBox, SlotLayout
 
@@ -32,18 +34,25 @@ class PettingZooVecEnv(VecEnv):
         obs_buf: np.ndarray,
         observation_space: SlotBox,
         action_space: spaces.Space,
+        invalid_action: InvalidActionMode = "raise",
     ) -> None:
         """Use :func:`ps_wrappers.make_vec_env` instead of calling this directly."""
         self.runners = list(runners)
         self.layout: SlotLayout = observation_space.layout
         self.n_agents = len(self.layout.agents)
-        n = len(self.runners) * self.n_agents
+        n = obs_buf.shape[0]
         self._obs = obs_buf
         self._rewards = np.zeros(n, dtype=np.float32)
         self._dones = np.zeros(n, dtype=bool)
         self._infos: list[dict] = [{} for _ in range(n)]
         self._actions: np.ndarray | None = None
+        self.action_guard = ActionGuard(self.layout, invalid_action, n // self.n_agents)
         super().__init__(n, observation_space, action_space)
+
+    @property
+    def invalid_action_counts(self) -> dict[str, int]:
+        """Agent name -> how many invalid actions were replaced (``invalid_action="random_valid"``)."""
+        return dict(self.action_guard.counts)
 
     # --- core --------------------------------------------------------------------------------------
 
@@ -52,12 +61,11 @@ class PettingZooVecEnv(VecEnv):
 
     def reset(self) -> np.ndarray:
         """Reset every copy (with the seeds from :meth:`seed`, then fresh derived ones)."""
-        for c, runner in enumerate(self.runners):
-            first = c * self.n_agents
-            if self._seeds[first] is not None:
-                runner.seed(self._seeds[first])
-            infos = runner.reset(options=self._options[first] or None)
-            self.reset_infos[self._copy_slice(c)] = infos
+        seeds = self._seeds[:: self.n_agents]
+        options = self._options[:: self.n_agents]
+        if seeds[0] is not None:
+            self.action_guard.seed(seeds[0])
+        self.reset_infos = reset_runners(self.runners, seeds, options)
         self._reset_seeds()
         self._reset_options()
         return self._obs.copy()
@@ -83,9 +91,10 @@ class PettingZooVecEnv(VecEnv):
                 f"PettingZooVecEnv: got {len(actions)} actions for {self.num_envs} slots "
                 f"({len(self.runners)} copies x {self.n_agents} agents)"
             )
-        for c, runner in enumerate(self.runners):
-            s = self._copy_slice(c)
-            runner.step(actions[s], self._rewards[s], self._dones[s], _ListView(self._infos, s))
+        actions, replaced = self.action_guard.check(self._obs, actions)
+        step_runners(self.runners, actions, self._rewards, self._dones, self._infos)
+        for i in replaced:
+            self._infos[i] = {**self._infos[i], "invalid_action_replaced": True}
         self._actions = None
         return self._obs.copy(), self._rewards.copy(), self._dones.copy(), list(self._infos)
 
@@ -151,6 +160,24 @@ class PettingZooVecEnv(VecEnv):
         return [runner.env.render() for runner in self.runners]
 
 
+def reset_runners(runners: Sequence[CopyRunner], seeds: Sequence[int | None], options: Sequence[dict]) -> list[dict]:
+    """Reset each runner (seeding it first when its seed is given); returns per-slot reset infos."""
+    infos: list[dict] = []
+    for runner, seed, opts in zip(runners, seeds, options):
+        if seed is not None:
+            runner.seed(seed)
+        infos.extend(runner.reset(options=opts or None))
+    return infos
+
+
+def step_runners(runners: Sequence[CopyRunner], actions: np.ndarray, rewards: np.ndarray, dones: np.ndarray, infos: list[dict]) -> None:
+    """Step each runner on its block of slots, writing rewards, dones and infos in place."""
+    for c, runner in enumerate(runners):
+        n = len(runner.agents)
+        s = slice(c * n, (c + 1) * n)
+        runner.step(actions[s], rewards[s], dones[s], _ListView(infos, s))
+
+
 class _ListView:
     """A list slice that writes through to the underlying list."""
 
@@ -168,5 +195,3 @@ class _ListView:
     def __setitem__(self, j: int, value: Any) -> None:
         self._data[self._start + j] = value
 
-
-EnvFn = Callable[[], Any]
