@@ -1,0 +1,295 @@
+"""Sharing policies for SB3's actor-critic algorithms (PPO, A2C).
+
+The actor and the critic are agent-conditioned networks (:mod:`policies.networks`) that include
+their output layers, so SePS can give every cluster its own heads; SB3's ``action_net`` and
+``value_net`` are identities. Everything a policy needs comes from the observation
+(:class:`ps_wrappers.SlotLayout`): the agent of each row, its acting flag and its action mask.
+
+* Invalid actions get the logit :data:`~policies.action_masks.MASKED_LOGIT` inside
+  ``mlp_extractor.forward_actor``, which SB3's ``forward``, ``evaluate_actions``,
+  ``get_distribution`` and ``_predict`` all go through, so no path samples an invalid action.
+* Placeholder rows (acting flag 0) contribute no actor gradient: their log-probability and
+  entropy are set to 0 in ``forward`` and ``evaluate_actions`` alike, so PPO's ratio is 1 for them.
+  (With discrete actions their single-action mask already gives exactly 0; this also covers Box
+  actions.) The critic still learns on them.
+
+Example:
+    >>> from stable_baselines3 import PPO
+    >>> venv = ps_wrappers.make_vec_env(simple_world_comm_v3.parallel_env, n_envs=4)  # doctest: +SKIP
+    >>> model = PPO(PrunedMaskPolicy, venv, policy_kwargs=dict(critic_pruning=0.5))      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.torch_layers import FlattenExtractor
+from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
+from torch import nn
+
+from policies.action_masks import mask_scores
+from policies.methods import (
+    FullSharingMethod,
+    PrunedMaskMethod,
+    SelectiveSharingMethod,
+    SharingMethod,
+)
+from policies.networks import AgentConditionedMLP
+from ps_wrappers.layout import SlotLayout, get_layout
+
+__all__ = [
+    "FullSharingPolicy",
+    "PrunedMaskPolicy",
+    "SelectiveSharingPolicy",
+    "SharingActorCriticPolicy",
+    "SlotActorCriticExtractor",
+]
+
+
+def check_action_space(action_space: spaces.Space, layout: SlotLayout, owner: str) -> None:
+    """Check that the action space matches the layout's action-mask segment.
+
+    Raises:
+        TypeError: for an unsupported action space.
+        ValueError: if the mask length does not match the action space.
+    """
+    if isinstance(action_space, spaces.Discrete):
+        expected: int | None = int(action_space.n)
+    elif isinstance(action_space, spaces.MultiDiscrete):
+        expected = int(action_space.nvec.sum())
+    elif isinstance(action_space, (spaces.Box, spaces.MultiBinary)):
+        expected = 0
+    else:
+        raise TypeError(
+            f"{owner} supports Discrete, MultiDiscrete, Box and MultiBinary actions, got {action_space!r}"
+        )
+    if layout.n_actions != expected:
+        raise ValueError(
+            f"{owner}: the observation's action mask has {layout.n_actions} entries but the action "
+            f"space {action_space!r} needs {expected}; the observation and action spaces must come "
+            "from the same ps_wrappers.make_vec_env"
+        )
+
+
+class SlotActorCriticExtractor(nn.Module):
+    """SB3 ``mlp_extractor`` over slot observations: masked actor logits and critic values.
+
+    ``latent_dim_pi`` is the size of the distribution parameters (logits or means) and
+    ``latent_dim_vf`` is 1: the networks already end with their output layers.
+
+    Args:
+        layout: The slot layout.
+        policy_net: Actor network ``(features, agent one-hot) -> distribution parameters``.
+        value_net: Critic network ``(features, agent one-hot) -> value``.
+        mask_actions: Apply the observation's action mask to the actor output.
+    """
+
+    def __init__(
+        self, layout: SlotLayout, policy_net: AgentConditionedMLP, value_net: AgentConditionedMLP, mask_actions: bool
+    ) -> None:
+        super().__init__()
+        self.layout = layout
+        self.policy_net = policy_net
+        self.value_net = value_net
+        self.mask_actions = mask_actions
+        self.latent_dim_pi = policy_net.out_dim
+        self.latent_dim_vf = value_net.out_dim
+
+    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(masked actor output, value)`` of a batch of slot observations."""
+        return self.forward_actor(obs), self.forward_critic(obs)
+
+    def forward_actor(self, obs: torch.Tensor) -> torch.Tensor:
+        """Actor output, with invalid actions' logits set to ``MASKED_LOGIT``."""
+        features, one_hot, _, mask = self.layout.split(obs)
+        out = self.policy_net(features, one_hot)
+        return mask_scores(out, mask) if self.mask_actions else out
+
+    def forward_critic(self, obs: torch.Tensor) -> torch.Tensor:
+        """Value ``[B, 1]``."""
+        features, one_hot, _, _ = self.layout.split(obs)
+        return self.value_net(features, one_hot)
+
+
+def _actor_output_dim(action_space: spaces.Space) -> int:
+    """Size of the distribution parameters: logits (Discrete, MultiDiscrete, MultiBinary) or means (Box)."""
+    if isinstance(action_space, spaces.Discrete):
+        return int(action_space.n)
+    if isinstance(action_space, spaces.MultiDiscrete):
+        return int(action_space.nvec.sum())
+    return int(np.prod(action_space.shape or (1,)))
+
+
+def _hidden_sizes(net_arch: Any, owner: str) -> tuple[list[int], list[int]]:
+    if isinstance(net_arch, dict):
+        return list(net_arch.get("pi", [])), list(net_arch.get("vf", []))
+    if isinstance(net_arch, (list, tuple)) and all(isinstance(w, int) for w in net_arch):
+        return list(net_arch), list(net_arch)
+    raise ValueError(
+        f"{owner}: net_arch must be a list of hidden widths or dict(pi=[...], vf=[...]), got {net_arch!r}"
+    )
+
+
+class SharingActorCriticPolicy(SharingMethod, ActorCriticPolicy):
+    """``ActorCriticPolicy`` whose actor and critic are agent-conditioned networks.
+
+    Takes SB3's ``ActorCriticPolicy`` arguments (defaults: ``net_arch=dict(pi=[64, 64],
+    vf=[64, 64])``, tanh, orthogonal initialisation with gains 0.01 for the actor head and 1 for
+    the critic head). The features extractor is the identity on the slot observation;
+    ``use_sde`` is not supported.
+
+    Raises:
+        TypeError: if the observation space is not a vec env's ``SlotBox``.
+        ValueError: for unsupported options (``use_sde``, another features extractor).
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        lr_schedule: Schedule,
+        use_sde: bool = False,
+        features_extractor_class: type = FlattenExtractor,
+        share_features_extractor: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        owner = type(self).__name__
+        self.layout = get_layout(observation_space, owner=owner)
+        check_action_space(action_space, self.layout, owner)
+        if use_sde:
+            raise ValueError(f"{owner}: use_sde=True is not supported; use Gaussian exploration (use_sde=False)")
+        if features_extractor_class is not FlattenExtractor:
+            raise ValueError(
+                f"{owner}: features_extractor_class must be FlattenExtractor (the networks read the "
+                f"slot segments themselves), got {features_extractor_class!r}"
+            )
+        self._check_method(self.layout)
+        super().__init__(
+            observation_space,
+            action_space,
+            lr_schedule,
+            use_sde=use_sde,
+            features_extractor_class=features_extractor_class,
+            share_features_extractor=share_features_extractor,
+            **kwargs,
+        )
+
+    def _build_mlp_extractor(self) -> None:
+        pi_hidden, vf_hidden = _hidden_sizes(self.net_arch, type(self).__name__)
+        n_out = _actor_output_dim(self.action_space)
+        self.mlp_extractor = SlotActorCriticExtractor(  # type: ignore[assignment]
+            self.layout,
+            self._make_network("pi", pi_hidden, n_out, self.activation_fn),
+            self._make_network("vf", vf_hidden, 1, self.activation_fn),
+            mask_actions=self.layout.n_actions > 0,
+        )
+
+    def _build(self, lr_schedule: Schedule) -> None:
+        super()._build(lr_schedule)
+        # The networks end with their own (possibly per-cluster) output layers.
+        self.action_net = nn.Identity()  # type: ignore[assignment]
+        self.value_net = nn.Identity()  # type: ignore[assignment]
+        extractor: SlotActorCriticExtractor = self.mlp_extractor  # type: ignore[assignment]
+        if self.ortho_init:
+            for head in extractor.policy_net.head_layers():
+                self.init_weights(head, gain=0.01)
+            for head in extractor.value_net.head_layers():
+                self.init_weights(head, gain=1.0)
+        self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)  # type: ignore[call-arg]
+        self._post_build()
+
+    def _post_build(self) -> None:
+        """Subclass hook called at the end of ``_build``, once ``self.optimizer`` exists."""
+
+    @property
+    def policy_network(self) -> AgentConditionedMLP:
+        """The actor network."""
+        return self.mlp_extractor.policy_net  # type: ignore[return-value]
+
+    @property
+    def value_network(self) -> AgentConditionedMLP:
+        """The critic network."""
+        return self.mlp_extractor.value_net  # type: ignore[return-value]
+
+    def _only_acting(self, obs: PyTorchObs, values: torch.Tensor) -> torch.Tensor:
+        acting = obs[..., self.layout.acting_index] > 0.5  # type: ignore[index]
+        return torch.where(acting, values, torch.zeros_like(values))
+
+    def forward(self, obs: torch.Tensor, deterministic: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """SB3's forward; placeholder rows get log-probability 0."""
+        actions, values, log_prob = super().forward(obs, deterministic)
+        return actions, values, self._only_acting(obs, log_prob)
+
+    def evaluate_actions(
+        self, obs: PyTorchObs, actions: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """SB3's evaluate_actions; placeholder rows get log-probability and entropy 0."""
+        values, log_prob, entropy = super().evaluate_actions(obs, actions)
+        if entropy is not None:
+            entropy = self._only_acting(obs, entropy)
+        return values, self._only_acting(obs, log_prob), entropy
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()
+        data.update(share_features_extractor=self.share_features_extractor, **self._method_kwargs())
+        return data
+
+
+class FullSharingPolicy(FullSharingMethod, SharingActorCriticPolicy):
+    """FuPS and FuPS+id for PPO and A2C: one actor and one critic shared by all agents.
+
+    Args:
+        agent_id: Concatenate the agent one-hot to the input (FuPS+id; Terry et al., 2020,
+            Theorem 5). Default ``False`` (FuPS).
+        *args, **kwargs: SB3 ``ActorCriticPolicy`` arguments.
+    """
+
+
+class SelectiveSharingPolicy(SelectiveSharingMethod, SharingActorCriticPolicy):
+    """SePS for PPO and A2C (Christianos et al., 2021): ``K`` actors and ``K`` critics.
+
+    Agent ``i`` is controlled and evaluated by the networks of its cluster ``mu(i)``; only agents
+    of the same cluster share parameters.
+
+    Args:
+        clusters: ``"type"`` (default: by agent name, :func:`policies.agent_types`), ``"agent"``
+            (one network per agent, NoPS), a :class:`policies.ClusterResult` from
+            :func:`policies.cluster_agents` (the paper's VAE + k-means), a cluster id per agent,
+            or ``{agent name: cluster id}``.
+        *args, **kwargs: SB3 ``ActorCriticPolicy`` arguments.
+    """
+
+
+class PrunedMaskPolicy(PrunedMaskMethod, SharingActorCriticPolicy):
+    """SNP-PS and AdaPS for PPO and A2C: one actor and one critic, a neuron mask per agent or cluster.
+
+    Args:
+        method: ``"snp-ps"`` (default; Kim & Sung, 2023: a random structured mask per agent) or
+            ``"adaps"`` (Li et al., 2024, Eq. 5: a mask per identity cluster from a fixed random
+            mapping network, sigmoid, threshold).
+        actor_pruning: SNP-PS ratio of pruned neurons per hidden layer of the actor: a float for
+            all layers or one per layer. Default :func:`policies.default_pruning` (Table 1:
+            ``0-0.1-...-0.1``).
+        critic_pruning: The same for the critic. Default ``0-0.1-...-0.9`` (Table 1, LBF critics).
+        clusters: AdaPS clusters, as for :class:`SelectiveSharingPolicy` (default ``"type"``).
+        threshold: AdaPS drop threshold ``lambda`` (0.2).
+        agent_id: Also concatenate the agent one-hot (SNP-PS+id).
+        mask_seed: Seed of the masks (default: drawn from torch's RNG, i.e. from SB3's ``seed``).
+        *args, **kwargs: SB3 ``ActorCriticPolicy`` arguments.
+    """
+
+    _ratio_arguments = {"pi": "actor_pruning", "vf": "critic_pruning"}
+
+    def __init__(
+        self,
+        *args: Any,
+        actor_pruning: float | list[float] | tuple[float, ...] | None = None,
+        critic_pruning: float | list[float] | tuple[float, ...] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._ratios = {"pi": actor_pruning, "vf": critic_pruning}
+        super().__init__(*args, **kwargs)

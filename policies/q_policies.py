@@ -1,0 +1,244 @@
+"""Sharing policies for SB3's DQN.
+
+The Q-network is an agent-conditioned network (:mod:`policies.networks`) whose Q-values of invalid
+actions are set to :data:`~policies.action_masks.MASKED_LOGIT`: the greedy action (acting and
+evaluation) and the target ``max_a' Q_target(o', a')`` (DQN's ``train``, on the next observation's
+mask) only ever consider valid actions. The target network is built like the online one and
+carries the same masks and cluster map.
+
+Random actions are the algorithm's business: SB3's ``DQN`` draws warm-up and epsilon actions with
+``action_space.sample()``, which ignores masks. Use :class:`policies.MaskedDQN`, which samples
+uniformly among each row's valid actions with one epsilon coin per row. When a stock ``DQN``
+trains one of these policies on an env whose masks exclude actions, the policy emits a
+:class:`MaskedExplorationWarning` on its first training batch.
+
+Example:
+    >>> model = MaskedDQN(SelectiveSharingQPolicy, venv, learning_starts=1000)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import torch
+from gymnasium import spaces
+from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, FlattenExtractor
+from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
+from stable_baselines3.dqn.policies import DQNPolicy, QNetwork
+from torch import nn
+
+from policies.action_masks import mask_scores
+from policies.methods import (
+    FullSharingMethod,
+    PrunedMaskMethod,
+    SelectiveSharingMethod,
+    SharingMethod,
+)
+from policies.networks import AgentConditionedMLP
+from ps_wrappers.layout import SlotLayout, get_layout
+
+__all__ = [
+    "AgentQNetwork",
+    "FullSharingQPolicy",
+    "MaskedExplorationWarning",
+    "PrunedMaskQPolicy",
+    "SelectiveSharingQPolicy",
+    "SharingQPolicy",
+]
+
+
+class MaskedExplorationWarning(UserWarning):
+    """A DQN without masked exploration trains a policy on an env whose masks exclude actions."""
+
+
+class AgentQNetwork(QNetwork):
+    """SB3 ``QNetwork`` over slot observations: ``Q(o, agent, .)`` with invalid actions masked.
+
+    Args:
+        network: The agent-conditioned network ``(features, agent one-hot) -> Q-values``.
+        layout: The slot layout.
+        owner: Policy class name (for messages).
+        (others as SB3's ``QNetwork``)
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Discrete,
+        features_extractor: BaseFeaturesExtractor,
+        features_dim: int,
+        network: AgentConditionedMLP,
+        layout: SlotLayout,
+        owner: str = "SharingQPolicy",
+        net_arch: list[int] | None = None,
+        activation_fn: type[nn.Module] = nn.ReLU,
+        normalize_images: bool = True,
+    ) -> None:
+        BasePolicy.__init__(
+            self, observation_space, action_space, features_extractor=features_extractor, normalize_images=normalize_images
+        )
+        self.net_arch = list(net_arch or [])
+        self.activation_fn = activation_fn
+        self.features_dim = features_dim
+        self.q_net = network  # type: ignore[assignment]
+        self.layout = layout
+        self.owner = owner
+        self.masked_exploration = False
+        self._warned = False
+
+    def forward(self, obs: PyTorchObs) -> torch.Tensor:
+        """Q-values ``[B, n]``; invalid actions get ``MASKED_LOGIT``."""
+        features, one_hot, acting, mask = self.layout.split(self.extract_features(obs, self.features_extractor))
+        if self.training and not self.masked_exploration and not self._warned:
+            self._check_exploration(acting, mask)
+        return mask_scores(self.q_net(features, one_hot), mask)
+
+    def _check_exploration(self, acting: torch.Tensor, mask: torch.Tensor) -> None:
+        if bool((mask[acting[:, 0] > 0.5] < 0.5).any()):
+            self._warned = True
+            warnings.warn(
+                f"{self.owner} is being trained by a DQN that explores with action_space.sample(), "
+                "which ignores the action masks of this env: its warm-up and epsilon-greedy actions "
+                "include invalid (padded or masked) actions. Train with policies.MaskedDQN instead "
+                f"of stable_baselines3.DQN, e.g. MaskedDQN({self.owner}, venv).",
+                MaskedExplorationWarning,
+                stacklevel=2,
+            )
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()
+        data.update(network=self.q_net, layout=self.layout, owner=self.owner)
+        return data
+
+
+class SharingQPolicy(SharingMethod, DQNPolicy):
+    """``DQNPolicy`` whose Q-network (and target) is an agent-conditioned network.
+
+    Takes SB3's ``DQNPolicy`` arguments (defaults: ``net_arch=[64, 64]``, ReLU). The action space
+    must be Discrete (padded); the features extractor is the identity on the slot observation.
+
+    Attributes:
+        masked_exploration: Set by :class:`policies.MaskedDQN`; when False and a training batch
+            shows masked-out actions, a :class:`MaskedExplorationWarning` is emitted once.
+
+    Raises:
+        TypeError: if the observation space is not a vec env's ``SlotBox`` or actions are not
+            Discrete.
+        ValueError: for another features extractor.
+    """
+
+    q_net: AgentQNetwork
+    q_net_target: AgentQNetwork
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        lr_schedule: Schedule,
+        features_extractor_class: type = FlattenExtractor,
+        **kwargs: Any,
+    ) -> None:
+        owner = type(self).__name__
+        self.layout = get_layout(observation_space, owner=owner)
+        if not isinstance(action_space, spaces.Discrete):
+            raise TypeError(
+                f"{owner}: DQN needs a Discrete action space, got {action_space!r}; use the "
+                "actor-critic policies (PPO, A2C) for MultiDiscrete or Box actions"
+            )
+        if self.layout.n_actions != int(action_space.n):
+            raise ValueError(
+                f"{owner}: the observation's action mask has {self.layout.n_actions} entries but the "
+                f"action space has {int(action_space.n)} actions; both must come from the same "
+                "ps_wrappers.make_vec_env"
+            )
+        if features_extractor_class is not FlattenExtractor:
+            raise ValueError(
+                f"{owner}: features_extractor_class must be FlattenExtractor (the networks read the "
+                f"slot segments themselves), got {features_extractor_class!r}"
+            )
+        self._check_method(self.layout)
+        super().__init__(
+            observation_space, action_space, lr_schedule, features_extractor_class=features_extractor_class, **kwargs
+        )
+
+    def _make_agent_q_net(self, role: str) -> AgentQNetwork:
+        net_args = self._update_features_extractor(self.net_args, features_extractor=None)
+        network = self._make_network(role, list(self.net_arch), int(self.action_space.n), self.activation_fn)  # type: ignore[attr-defined]
+        return AgentQNetwork(network=network, layout=self.layout, owner=type(self).__name__, **net_args).to(self.device)
+
+    def make_q_net(self) -> AgentQNetwork:
+        """A fresh online Q-network (role ``"q"``)."""
+        return self._make_agent_q_net("q")
+
+    def _build(self, lr_schedule: Schedule) -> None:
+        self.q_net = self._make_agent_q_net("q")
+        self.q_net_target = self._make_agent_q_net("q_target")
+        self.q_net_target.load_state_dict(self.q_net.state_dict())
+        self.q_net_target.set_training_mode(False)
+        self.optimizer = self.optimizer_class(  # type: ignore[call-arg]
+            self.q_net.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
+        )
+        self._post_build()
+
+    def _post_build(self) -> None:
+        """Subclass hook called at the end of ``_build``, once ``self.optimizer`` exists."""
+
+    @property
+    def q_network(self) -> AgentConditionedMLP:
+        """The online agent-conditioned network."""
+        return self.q_net.q_net  # type: ignore[return-value]
+
+    @property
+    def masked_exploration(self) -> bool:
+        """Whether the training algorithm samples random actions among valid ones only."""
+        return self.q_net.masked_exploration
+
+    @masked_exploration.setter
+    def masked_exploration(self, value: bool) -> None:
+        self.q_net.masked_exploration = bool(value)
+        self.q_net_target.masked_exploration = bool(value)
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()
+        data.update(self._method_kwargs())
+        return data
+
+
+class FullSharingQPolicy(FullSharingMethod, SharingQPolicy):
+    """FuPS and FuPS+id for DQN: one Q-network shared by all agents.
+
+    Args:
+        agent_id: Concatenate the agent one-hot to the input (FuPS+id). Default ``False``.
+        *args, **kwargs: SB3 ``DQNPolicy`` arguments.
+    """
+
+
+class SelectiveSharingQPolicy(SelectiveSharingMethod, SharingQPolicy):
+    """SePS for DQN (Christianos et al., 2021): one Q-network per cluster.
+
+    Args:
+        clusters: As for :class:`policies.SelectiveSharingPolicy` (default ``"type"``).
+        *args, **kwargs: SB3 ``DQNPolicy`` arguments.
+    """
+
+
+class PrunedMaskQPolicy(PrunedMaskMethod, SharingQPolicy):
+    """SNP-PS and AdaPS for DQN: one Q-network, a neuron mask per agent or per cluster.
+
+    Args:
+        method: ``"snp-ps"`` (default) or ``"adaps"``.
+        pruning: SNP-PS ratio of pruned neurons per hidden layer (float or one per layer).
+            Default :func:`policies.default_pruning` (Table 1, SMAC with QMIX: ``0-0.1``).
+        clusters, threshold, agent_id, mask_seed: As for :class:`policies.PrunedMaskPolicy`.
+        *args, **kwargs: SB3 ``DQNPolicy`` arguments.
+    """
+
+    _ratio_arguments = {"q": "pruning"}
+
+    def __init__(
+        self, *args: Any, pruning: float | list[float] | tuple[float, ...] | None = None, **kwargs: Any
+    ) -> None:
+        self._ratios = {"q": pruning}
+        super().__init__(*args, **kwargs)
