@@ -52,7 +52,7 @@ class ActionGuard:
             i = slots[0]
             valid = np.flatnonzero(obs[i, self.layout.mask_slice] > 0.5).tolist()
             raise ValueError(
-                f"make_vec_env: slot {i} (agent {self.names[i]!r}) chose action {actions[i]!r}, which "
+                f"make_vec_env: slot {i} (agent {self.names[i]!r}) chose action {np.asarray(actions[i]).tolist()!r}, which "
                 f"its valid-action mask forbids (valid mask indices: {valid}). Use a policy that "
                 "masks invalid actions (the classes in `policies`, or sb3-contrib's MaskablePPO), or "
                 "build the vec env with invalid_action='random_valid' to replace such actions."

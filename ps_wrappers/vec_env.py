@@ -126,6 +126,8 @@ class PettingZooVecEnv(VecEnv):
         """Attribute of each slot's PettingZoo env (``action_masks`` gives each slot's mask)."""
         if attr_name == "action_masks" and self.layout.n_actions:
             return [self.action_masks] * len(self._runner_indices(indices))
+        if attr_name == "render_mode":  # optional in PettingZoo
+            return [getattr(self.runners[c].env, attr_name, None) for c in self._runner_indices(indices)]
         return [getattr(self.runners[c].env, attr_name) for c in self._runner_indices(indices)]
 
     def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
