@@ -32,12 +32,14 @@ import torch
 from gymnasium import spaces
 from stable_baselines3 import DQN
 from stable_baselines3.common.buffers import ReplayBuffer
+from stable_baselines3.common.noise import ActionNoise
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 from stable_baselines3.dqn.policies import CnnPolicy, DQNPolicy, MlpPolicy
 from torch.nn import functional as F
 
 from policies.flops import flops_report
+from policies.masked_dqn import MaskedDQN
 from policies.mast_buffers import DualReplayBuffer, SequenceReplayBuffer
 from policies.mast_targets import lambda_returns, soft_mellowmax
 
@@ -46,8 +48,12 @@ __all__ = ["MASTDQN"]
 SelfMASTDQN = TypeVar("SelfMASTDQN", bound="MASTDQN")
 
 
-class MASTDQN(DQN):
+class MASTDQN(MaskedDQN):
     """DQN with switchable hybrid TD(lambda), Soft Mellowmax and dual replay buffers.
+
+    On a vec env from :func:`ps_wrappers.make_vec_env` it explores among valid actions only, as
+    :class:`~policies.masked_dqn.MaskedDQN`, and leaves invalid actions out of the target's
+    ``max`` / Soft Mellowmax; on any other env it explores like SB3's DQN.
 
     Accepts every argument of :class:`stable_baselines3.DQN` (``n_steps`` must stay 1: the
     TD(lambda) target replaces n-step returns), plus:
@@ -168,7 +174,30 @@ class MASTDQN(DQN):
                 "MASTDQN: Dict observation spaces are not supported (stored sequences need a flat "
                 "Box); use ps_wrappers.make_vec_env, whose observations are flat."
             )
-        super()._setup_model()
+        self.masked = getattr(self.observation_space, "layout", None) is not None
+        if self.masked:
+            super()._setup_model()
+        else:  # not a slot observation: SB3's DQN exploration
+            DQN._setup_model(self)
+
+    def _sample_action(
+        self, learning_starts: int, action_noise: ActionNoise | None = None, n_envs: int = 1
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if self.masked:
+            return super()._sample_action(learning_starts, action_noise, n_envs)
+        return DQN._sample_action(self, learning_starts, action_noise, n_envs)
+
+    def predict(
+        self,
+        observation: np.ndarray | dict[str, np.ndarray],
+        state: tuple[np.ndarray, ...] | None = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+    ) -> tuple[np.ndarray, tuple[np.ndarray, ...] | None]:
+        """Greedy action; exploring rows draw among valid actions on slot observations."""
+        if self.masked:
+            return super().predict(observation, state, episode_start, deterministic)
+        return DQN.predict(self, observation, state, episode_start, deterministic)
 
     # ------------------------------------------------------------------ schedule
 
