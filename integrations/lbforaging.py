@@ -231,7 +231,11 @@ def parallel_env(
         kwargs["sight"] = None  # resolved to the field size below
     kwargs.update(lbf_kwargs)
     if field_size is not None:
-        if isinstance(field_size, tuple):
+        if isinstance(field_size, tuple | list):
+            if len(field_size) != 2:
+                raise ValueError(
+                    f"{_ENV}: field_size must be an int or (rows, cols), got {field_size!r}"
+                )
             rows = check_int(_ENV, "field_size[0]", field_size[0], 3)
             cols = check_int(_ENV, "field_size[1]", field_size[1], 3)
         else:

@@ -126,6 +126,9 @@ def test_errors_name_the_argument_and_fix():
         lbforaging.parallel_env(fieldsize=5)
     with pytest.raises(ValueError, match="reward must be one of \\['individual', 'shared'\\]"):
         lbforaging.parallel_env(reward="team")
+    with pytest.raises(ValueError, match="field_size must be an int or \\(rows, cols\\), got \\(8, 8, 8\\)"):
+        lbforaging.parallel_env(field_size=(8, 8, 8))
+    assert lbforaging.parallel_env(field_size=(6, 9)).env.field_size == (6, 9)
     with pytest.raises(TypeError, match="players must be an int, got 2.5"):
         lbforaging.parallel_env(players=2.5)
     env = lbforaging.parallel_env()
