@@ -91,7 +91,8 @@ class AgentQNetwork(QNetwork):
     def forward(self, obs: PyTorchObs) -> torch.Tensor:
         """Q-values ``[B, n]``; invalid actions get ``MASKED_LOGIT``."""
         features, one_hot, acting, mask = self.layout.split(self.extract_features(obs, self.features_extractor))
-        if self.training and not self.masked_exploration and not self._warned:
+        # A forward pass in training mode with autograd on is a DQN gradient step.
+        if self.training and torch.is_grad_enabled() and not self.masked_exploration and not self._warned:
             self._check_exploration(acting, mask)
         return mask_scores(self.q_net(features, one_hot), mask)
 
@@ -120,8 +121,9 @@ class SharingQPolicy(SharingMethod, DQNPolicy):
     must be Discrete (padded); the features extractor is the identity on the slot observation.
 
     Attributes:
-        masked_exploration: Set by :class:`policies.MaskedDQN`; when False and a training batch
-            shows masked-out actions, a :class:`MaskedExplorationWarning` is emitted once.
+        masked_exploration: Set by :class:`policies.MaskedDQN`. When False and a training batch
+            (a forward pass in training mode with autograd on, as in DQN's ``train``) has acting
+            rows with masked-out actions, a :class:`MaskedExplorationWarning` is emitted once.
 
     Raises:
         TypeError: if the observation space is not a vec env's ``SlotBox`` or actions are not
