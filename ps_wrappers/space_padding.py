@@ -78,21 +78,28 @@ def _(first: spaces.Box, space_list: list, agents: list, what: str) -> spaces.Sp
     rank = _same_rank(space_list, agents, what)
     shape = tuple(max(s.shape[d] for s in space_list) for d in range(rank))
     dtype = np.result_type(*[s.dtype for s in space_list])
-    low = np.full(shape, np.inf, dtype=np.float64)
-    high = np.full(shape, -np.inf, dtype=np.float64)
+    # Integer bounds are combined in the integer dtype itself: float64 cannot hold int64 bounds
+    # such as iinfo(int64).max exactly (casting it back overflows to the minimum).
+    work = dtype if np.issubdtype(dtype, np.integer) else np.dtype(np.float64)
+    low = np.full(shape, _extreme(work, +1), dtype=work)
+    high = np.full(shape, _extreme(work, -1), dtype=work)
     for s in space_list:
         own = tuple(slice(0, n) for n in s.shape)
-        pad_low = np.zeros(shape)
-        pad_high = np.zeros(shape)
+        pad_low = np.zeros(shape, dtype=work)
+        pad_high = np.zeros(shape, dtype=work)
         pad_low[own] = s.low
         pad_high[own] = s.high
         np.minimum(low, pad_low, out=low)
         np.maximum(high, pad_high, out=high)
+    return spaces.Box(low.astype(dtype), high.astype(dtype), shape, dtype)
+
+
+def _extreme(dtype: np.dtype, sign: int) -> Any:
+    """The largest (``sign=+1``) or smallest (``-1``) value of ``dtype``."""
     if np.issubdtype(dtype, np.integer):
         info = np.iinfo(dtype)
-        low = np.clip(low, info.min, info.max)
-        high = np.clip(high, info.min, info.max)
-    return spaces.Box(low.astype(dtype), high.astype(dtype), shape, dtype)
+        return info.max if sign > 0 else info.min
+    return sign * np.inf
 
 
 @_pad.register
@@ -150,7 +157,7 @@ def _(first: spaces.Tuple, space_list: list, agents: list, what: str) -> spaces.
         if len(s.spaces) != n:
             raise SpacePaddingError(
                 f"cannot pad Tuple {what} spaces of different lengths: agent {agents[0]!r} has {n} "
-                f"entries but agent {a!r} has {len(s.spaces)}."
+                f"entries but agent {a!r} has {len(s.spaces)}. Give every agent the same entries."
             )
     return spaces.Tuple(
         [padded_space(agents, [s.spaces[i] for s in space_list], f"{what}[{i}]") for i in range(n)]
