@@ -17,7 +17,12 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo.utils.env import AECEnv, ParallelEnv
 
-from ps_wrappers.space_padding import describe_agents, make_unpadder, padded_space
+from ps_wrappers.space_padding import (
+    SpacePaddingError,
+    describe_agents,
+    make_unpadder,
+    padded_space,
+)
 from ps_wrappers.transform import AECTransform, AgentTransform, ParallelTransform, check_env, wrap
 
 __all__ = ["pad_actions", "InvalidActionMode"]
@@ -55,7 +60,7 @@ class _Guard:
         return int(self.rng.choice(np.flatnonzero(valid)))
 
 
-def _as_int(agent: Any, x: Any) -> int:
+def _as_int(agent: Any, x: Any, space: spaces.Space) -> int:
     try:
         return operator.index(x)
     except TypeError:
@@ -63,8 +68,9 @@ def _as_int(agent: Any, x: Any) -> int:
         if arr.size == 1 and np.issubdtype(arr.dtype, np.integer):
             return int(arr.item())
         raise TypeError(
-            f"pad_actions: agent {agent!r} has a Discrete action space, so its action must be an "
-            f"integer, got {x!r} ({type(x).__name__})"
+            f"pad_actions: agent {agent!r} has the Discrete action space {space}, so its action "
+            f"must be an integer, got {x!r} ({type(x).__name__}). Pass a Python or NumPy integer "
+            "(e.g. int(action)), not a float or a vector."
         ) from None
 
 
@@ -75,7 +81,7 @@ def _discrete_fn(agent: Any, own: spaces.Discrete, dst: spaces.Discrete, guard: 
     static = _static(own, dst)
 
     def act(x: Any) -> Any:
-        if lo <= _as_int(agent, x) < hi:
+        if lo <= _as_int(agent, x, dst) < hi:
             return x
         mask = guard.mask_fn(agent)
         return offset + guard.replace(agent, x, own, static if mask is None else mask)
@@ -101,13 +107,15 @@ def _multidiscrete_fn(agent: Any, own: spaces.MultiDiscrete, guard: _Guard) -> C
 
 
 def _box_fn(own: spaces.Box, dst: spaces.Box) -> Callable:
-    trim = make_unpadder(own, dst)
-    low, high = own.low, own.high
-    return lambda x: np.clip(trim(x), low, high)
+    region = tuple(slice(0, n) for n in own.shape)
+    low, high, dtype = own.low, own.high, own.dtype
+    # Clip before the cast to the agent's dtype: casting first would wrap out-of-range integers
+    # (e.g. 250 -> int8 -6) before they are clipped.
+    return lambda x: np.clip(np.asarray(x)[region], low, high).astype(dtype)
 
 
-def _static(own: spaces.Space, dst: spaces.Space) -> np.ndarray:
-    """The padding mask: True exactly for the agent's real actions."""
+def _static(own: Any, dst: Any) -> np.ndarray:
+    """The padding mask: True exactly for the agent's real actions (Discrete or MultiDiscrete)."""
     if isinstance(dst, spaces.Discrete):
         valid = np.zeros(int(dst.n), dtype=bool)
         first = int(own.start) - int(dst.start)
@@ -115,7 +123,7 @@ def _static(own: spaces.Space, dst: spaces.Space) -> np.ndarray:
         return valid
     parts = []
     for d in range(len(dst.nvec)):
-        part = np.zeros(int(dst.nvec[d]), dtype=bool)
+        part = np.zeros(int(dst.nvec[d]), dtype=np.bool_)
         if d < len(own.nvec):
             first = int(own.start[d]) - int(dst.start[d])
             part[first : first + int(own.nvec[d])] = True
@@ -125,18 +133,35 @@ def _static(own: spaces.Space, dst: spaces.Space) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def _mask_obs_space(obs_space: spaces.Space, dst: spaces.Space) -> tuple[spaces.Space, Callable | None, int]:
-    """Pad a Dict observation's ``action_mask`` to the padded Discrete action space."""
+def _mask_obs_space(
+    agent: Any, obs_space: spaces.Space, own: spaces.Space, dst: spaces.Space
+) -> tuple[spaces.Space, Callable | None]:
+    """Move a Dict observation's ``action_mask`` to the agent's actions in the padded space.
+
+    The mask's first ``own.n`` entries are the agent's actions (a longer mask is one already padded
+    by :func:`ps_wrappers.pad_observations`, whose extra entries are padding). It is passed through
+    when it already has the padded layout.
+    """
     if not (isinstance(obs_space, spaces.Dict) and "action_mask" in obs_space.spaces and isinstance(dst, spaces.Discrete)):
-        return obs_space, None, 0
-    mask_space = obs_space["action_mask"]
+        return obs_space, None
+    mask_space: Any = obs_space["action_mask"]
     size = int(np.prod(mask_space.shape))
     n = int(dst.n)
-    if size == n:
-        return obs_space, None, 0
-    dtype = mask_space.dtype
-    new = spaces.Dict({**obs_space.spaces, "action_mask": spaces.Box(0, 1, (n,), dtype)})
-    return new, dtype, size
+    if not isinstance(own, spaces.Discrete) or size < int(own.n):
+        raise ValueError(
+            f"pad_actions: agent {agent!r} has an action_mask {mask_space} of {size} entries but "
+            f"action space {own}; the mask must have one entry per action. Fix the environment's "
+            "action_mask observation space."
+        )
+    first = int(own.start) - int(dst.start)
+    if size == n and first == 0:
+        return obs_space, None
+    new_mask: spaces.Space = (
+        spaces.MultiBinary(n) if isinstance(mask_space, spaces.MultiBinary)
+        else spaces.Box(0, 1, (n,), mask_space.dtype)
+    )
+    new = spaces.Dict({**obs_space.spaces, "action_mask": new_mask})
+    return new, _pad_mask_fn(first, int(own.n), n, mask_space.dtype)
 
 
 class _MaskMixin:
@@ -236,7 +261,9 @@ def pad_actions(env: EnvT, *, invalid_action: InvalidActionMode = "raise", seed:
 
     ``env.action_mask(agent)`` returns the agent's valid actions (padding combined with the env's
     own mask from a Dict ``action_mask`` observation or ``info["action_mask"]``). A Dict
-    ``action_mask`` observation is padded with zeros to the padded action count.
+    ``action_mask`` observation is moved to the agent's actions in the padded space and padded
+    with zeros to the padded action count; a mask already zero-padded at its end by
+    :func:`ps_wrappers.pad_observations` is read from its first ``n`` entries.
 
     Args:
         env: A PettingZoo ParallelEnv or AECEnv.
@@ -278,13 +305,17 @@ def pad_actions(env: EnvT, *, invalid_action: InvalidActionMode = "raise", seed:
             "Give the agents one action type (e.g. discretise the Box actions) or train separate "
             "policies for each type."
         )
-    dst = padded_space(agents, [own[a] for a in agents], "action")
+    try:
+        dst = padded_space(agents, [own[a] for a in agents], "action")
+    except SpacePaddingError as err:
+        raise SpacePaddingError(f"pad_actions: {err}") from None
     guard = _Guard(invalid_action, seed)
-    obs_spaces, obs_fns, act_fns, static = {}, {}, {}, {}
+    obs_spaces: dict[Any, spaces.Space] = {}
+    obs_fns: dict[Any, Callable[[Any], Any] | None] = {}
+    act_fns: dict[Any, Callable[[Any], Any] | None] = {}
+    static: dict[Any, np.ndarray] = {}
     for a in agents:
-        obs_space, mask_dtype, mask_size = _mask_obs_space(env.observation_space(a), dst)
-        obs_spaces[a] = obs_space
-        obs_fns[a] = None if mask_dtype is None else _pad_mask_fn(a, own[a], dst, mask_dtype, mask_size)
+        obs_spaces[a], obs_fns[a] = _mask_obs_space(a, env.observation_space(a), own[a], dst)
         if isinstance(dst, spaces.Discrete):
             act_fns[a] = _discrete_fn(a, own[a], dst, guard)
             static[a] = _static(own[a], dst)
@@ -310,18 +341,12 @@ def pad_actions(env: EnvT, *, invalid_action: InvalidActionMode = "raise", seed:
     return wrapped
 
 
-def _pad_mask_fn(agent: Any, own: spaces.Space, dst: spaces.Discrete, dtype: Any, size: int) -> Callable:
-    if not isinstance(own, spaces.Discrete) or size != int(own.n):
-        raise ValueError(
-            f"pad_actions: agent {agent!r} has an action_mask of {size} entries but action space "
-            f"{own}; the mask must have one entry per action."
-        )
-    first = int(own.start) - int(dst.start)
-    n = int(dst.n)
+def _pad_mask_fn(first: int, size: int, n: int, dtype: Any) -> Callable:
+    """Place the first ``size`` mask entries at ``first`` in a zero mask of ``n`` entries."""
 
     def pad_mask(obs: dict) -> dict:
         mask = np.zeros(n, dtype=dtype)
-        mask[first : first + size] = np.asarray(obs["action_mask"]).reshape(-1)
+        mask[first : first + size] = np.asarray(obs["action_mask"]).reshape(-1)[:size]
         return {**obs, "action_mask": mask}
 
     return pad_mask
