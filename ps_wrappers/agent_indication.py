@@ -66,10 +66,16 @@ def indicator_ids(
     """
     if by == "agent":
         if types is not None:
-            raise ValueError("agent_indicator: `types` is only used with by='type'")
+            raise ValueError(
+                "agent_indicator: `types` is only used with by='type'; pass by='type' to indicate "
+                "agent types, or drop `types` to indicate each agent"
+            )
         return {a: i for i, a in enumerate(agents)}, list(agents)
     if by != "type":
-        raise ValueError(f"agent_indicator: by must be 'agent' or 'type', got {by!r}")
+        raise ValueError(
+            f"agent_indicator: by must be 'agent' (one indicator per agent) or 'type' (one per "
+            f"agent type), got {by!r}"
+        )
     if types is None:
         type_of: Callable[[Any], Hashable] = agent_type
     elif isinstance(types, Mapping):
@@ -83,7 +89,10 @@ def indicator_ids(
     elif callable(types):
         type_of = types
     else:
-        raise TypeError(f"agent_indicator: `types` must be a mapping or a callable, got {type(types).__name__}")
+        raise TypeError(
+            "agent_indicator: `types` must be a mapping {agent: type} or a callable agent -> type, "
+            f"got {type(types).__name__}"
+        )
     labels: list[Hashable] = []
     index: dict[Any, int] = {}
     for a in agents:
@@ -101,8 +110,6 @@ def _channel_axis(space: spaces.Box, channels: Channels) -> int:
         return len(space.shape) - 1
     if channels == "first":
         return 0
-    if channels != "auto":
-        raise ValueError(f"agent_indicator: channels must be 'auto', 'last' or 'first', got {channels!r}")
     # Images are (H, W, C) or (C, H, W) with few channels; anything else: the last axis.
     first, last = space.shape[0], space.shape[-1]
     return 0 if (len(space.shape) == 3 and first < last and first <= 4) else len(space.shape) - 1
@@ -151,7 +158,10 @@ def _(space: spaces.Discrete, k: int, i: int, channels: Channels) -> tuple[space
 @_indicate.register
 def _(space: spaces.MultiDiscrete, k: int, i: int, channels: Channels) -> tuple[spaces.Space, Fn]:
     if space.nvec.ndim != 1:
-        raise NotImplementedError(f"agent_indicator: multi-dimensional MultiDiscrete {space} is not supported; flatten it")
+        raise NotImplementedError(
+            f"agent_indicator: multi-dimensional MultiDiscrete {space} is not supported; flatten "
+            "its nvec to one dimension first"
+        )
     new = spaces.MultiDiscrete(np.append(space.nvec, k), start=np.append(space.start, 0))
     return new, lambda x: np.append(np.asarray(x, dtype=np.int64), i)
 
@@ -159,7 +169,10 @@ def _(space: spaces.MultiDiscrete, k: int, i: int, channels: Channels) -> tuple[
 @_indicate.register
 def _(space: spaces.MultiBinary, k: int, i: int, channels: Channels) -> tuple[spaces.Space, Fn]:
     if len(space.shape) != 1:
-        raise NotImplementedError(f"agent_indicator: multi-dimensional MultiBinary {space} is not supported; flatten it")
+        raise NotImplementedError(
+            f"agent_indicator: multi-dimensional MultiBinary {space} is not supported; flatten it "
+            "to one dimension first"
+        )
     onehot = np.zeros(k, np.int8)
     onehot[i] = 1
     return spaces.MultiBinary(space.shape[0] + k), lambda x: np.concatenate([np.asarray(x, np.int8), onehot])
@@ -179,7 +192,10 @@ def _(space: spaces.Dict, k: int, i: int, channels: Channels) -> tuple[spaces.Sp
             lambda x: {**x, "observation": fn(x["observation"])},
         )
     if "agent_indicator" in space.spaces:
-        raise ValueError("agent_indicator: the observation already has an 'agent_indicator' entry")
+        raise ValueError(
+            f"agent_indicator: the Dict observation space {space} already has an "
+            "'agent_indicator' entry; apply agent_indicator only once"
+        )
     onehot = np.zeros(k, np.float32)
     onehot[i] = 1.0
     new = spaces.Dict({**space.spaces, "agent_indicator": spaces.Box(0.0, 1.0, (k,), np.float32)})
@@ -224,12 +240,20 @@ def agent_indicator(
         ['adversary', 'agent']
     """
     check_env(env, "agent_indicator")
+    if channels not in ("auto", "last", "first"):
+        raise ValueError(
+            f"agent_indicator: channels must be 'auto', 'last' or 'first', got {channels!r}"
+        )
     agents = list(env.possible_agents)
     index, labels = indicator_ids(agents, by, types)
     k = len(labels)
-    obs_spaces, obs_fns = {}, {}
+    obs_spaces: dict[Any, spaces.Space] = {}
+    obs_fns: dict[Any, Fn | None] = {}
     for a in agents:
-        obs_spaces[a], obs_fns[a] = _indicate(env.observation_space(a), k, index[a], channels)
+        try:
+            obs_spaces[a], obs_fns[a] = _indicate(env.observation_space(a), k, index[a], channels)
+        except (NotImplementedError, ValueError) as err:
+            raise type(err)(f"{err} (observation space of agent {a!r})") from None
     transform = AgentTransform(
         name="agent_indicator",
         observation_spaces=obs_spaces,

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from pettingzoo.utils.env import AECEnv, ParallelEnv
 
-from ps_wrappers.space_padding import make_padder, make_unpadder, padded_space
+from ps_wrappers.space_padding import SpacePaddingError, make_padder, make_unpadder, padded_space
 from ps_wrappers.transform import AECTransform, AgentTransform, ParallelTransform, check_env, wrap
 
 __all__ = ["pad_observations", "unpad_observation"]
@@ -48,7 +48,10 @@ def pad_observations(env: EnvT) -> EnvT:
     check_env(env, "pad_observations")
     agents = list(env.possible_agents)
     src = {a: env.observation_space(a) for a in agents}
-    dst_space = padded_space(agents, [src[a] for a in agents], "observation")
+    try:
+        dst_space = padded_space(agents, [src[a] for a in agents], "observation")
+    except (SpacePaddingError, NotImplementedError) as err:
+        raise type(err)(f"pad_observations: {err}") from None
     transform = AgentTransform(
         name="pad_observations",
         observation_spaces={a: dst_space for a in agents},
@@ -69,10 +72,18 @@ def unpad_observation(env: Any, agent: Any, observation: Any) -> Any:
 
     Raises:
         TypeError: if ``env`` was not made by :func:`pad_observations`.
+        ValueError: if ``agent`` is not one of the env's ``possible_agents``.
     """
     if not isinstance(env, (ParallelTransform, AECTransform)) or env.transform.name != "pad_observations":
         raise TypeError(
-            f"unpad_observation needs the env returned by pad_observations, got {env}"
+            f"unpad_observation needs the env returned by pad_observations itself, got {env}. "
+            "Keep a reference to the pad_observations env (not one wrapped further, e.g. by "
+            "pad_actions or agent_indicator) and pass that."
+        )
+    if agent not in env.transform.inner_observation_spaces:
+        raise ValueError(
+            f"unpad_observation: agent {agent!r} is not in the environment's possible_agents "
+            f"{list(env.transform.inner_observation_spaces)}"
         )
     src = env.transform.inner_observation_spaces[agent]
     return make_unpadder(src, env.observation_space(agent))(observation)
