@@ -247,7 +247,13 @@ class AECActionPadding(_MaskMixin, AECTransform):
         return self._combine(agent, self.observe(agent), self.env.infos.get(agent))
 
 
-def pad_actions(env: EnvT, *, invalid_action: InvalidActionMode = "raise", seed: int | None = None) -> EnvT:
+def pad_actions(
+    env: EnvT,
+    *,
+    invalid_action: InvalidActionMode = "raise",
+    seed: int | None = None,
+    check_actions: bool = True,
+) -> EnvT:
     """Pad every agent's action space to the largest space of the common type.
 
     * Discrete: the union range (honouring ``start``). An action outside the agent's own range
@@ -269,6 +275,10 @@ def pad_actions(env: EnvT, *, invalid_action: InvalidActionMode = "raise", seed:
         env: A PettingZoo ParallelEnv or AECEnv.
         invalid_action: ``"raise"`` or ``"random_valid"`` (see above).
         seed: Seed of the random replacement (reseeded by ``reset(seed=...)``).
+        check_actions: Check Discrete / MultiDiscrete actions against each agent's own range.
+            Pass False only when the caller already guarantees every action is inside
+            ``env.action_mask(agent)``: :func:`ps_wrappers.make_vec_env` does, with one vectorised
+            check of all slots, and skips this per-agent one.
 
     Returns:
         The same kind of env with padded action spaces.
@@ -317,7 +327,7 @@ def pad_actions(env: EnvT, *, invalid_action: InvalidActionMode = "raise", seed:
     for a in agents:
         obs_spaces[a], obs_fns[a] = _mask_obs_space(a, env.observation_space(a), own[a], dst)
         if isinstance(dst, spaces.Discrete):
-            act_fns[a] = _discrete_fn(a, own[a], dst, guard)
+            act_fns[a] = _discrete_fn(a, own[a], dst, guard) if check_actions else None
             static[a] = _static(own[a], dst)
         elif isinstance(dst, spaces.MultiDiscrete):
             act_fns[a] = None if own[a] == dst else _multidiscrete_fn(a, own[a], guard)

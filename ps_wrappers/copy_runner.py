@@ -191,9 +191,28 @@ class ParallelRunner(CopyRunner):
         """Step live agents with their slots' actions; dead slots' actions are ignored."""
         env = self.env
         index = self.index
-        acting = list(env.agents)
-        obs, rew, term, trunc, env_infos = env.step({a: actions[index[a]] for a in acting})
+        agents = self.agents
+        everyone = bool(self.live.all())
+        acting = agents if everyone else list(env.agents)
+        act = dict(zip(agents, actions)) if everyone else {a: actions[index[a]] for a in acting}
+        obs, rew, term, trunc, env_infos = env.step(act)
         self.length += 1
+        if (
+            everyone
+            and self.encoder.stackable
+            and not self.dynamic_masks
+            and len(env.agents) == len(agents)
+            and not any(term.values())
+            and not any(trunc.values())
+        ):
+            # Fast path (the common step): all agents live before and after, so acting flags and
+            # masks are unchanged; write every feature row and reward in one vector operation.
+            self.rows[:, : self._d] = np.stack([obs[a] for a in agents]).reshape(len(agents), -1)
+            rewards[:] = [rew.get(a, 0.0) for a in agents]
+            dones[:] = False
+            infos[0 : len(agents)] = [env_infos.get(a) or {} for a in agents]
+            self._add_rewards(rewards)
+            return
         rewards[:] = 0.0
         dones[:] = False
         for j in range(len(infos)):

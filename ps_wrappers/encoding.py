@@ -30,6 +30,8 @@ class FeatureEncoder:
         high: Upper bound of each feature (float32).
         write: ``write(obs, row)`` fills ``row[:dim]`` in place.
         shape: Shape of the observation when it is a single Box, else ``(dim,)``.
+        stackable: Observations are plain arrays whose flattening is the feature row (Box), so
+            many can be written at once with ``np.stack``.
     """
 
     dim: int
@@ -37,6 +39,7 @@ class FeatureEncoder:
     high: np.ndarray
     write: Writer
     shape: tuple[int, ...]
+    stackable: bool = False
 
 
 def make_encoder(space: spaces.Space) -> FeatureEncoder:
@@ -71,7 +74,7 @@ def _(space: spaces.Box) -> FeatureEncoder:
         def write(obs: Any, row: np.ndarray) -> None:
             row[:dim] = np.ravel(obs)
 
-    return FeatureEncoder(dim, low, high, write, tuple(space.shape))
+    return FeatureEncoder(dim, low, high, write, tuple(space.shape), stackable=True)
 
 
 @_encoder.register

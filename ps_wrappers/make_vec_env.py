@@ -91,7 +91,7 @@ def prepare_env(
                 "make_vec_env: agents have different action spaces "
                 f"({dict(zip(agents, act_spaces))}) and pad=False; pass pad=True to pad them"
             )
-        env = pad_actions(env, invalid_action=invalid_action)
+        env = pad_actions(env, invalid_action=invalid_action, check_actions=False)
     return env, turn_based
 
 

@@ -194,6 +194,10 @@ class _ListView:
     def __getitem__(self, j: int) -> Any:
         return self._data[self._start + j]
 
-    def __setitem__(self, j: int, value: Any) -> None:
-        self._data[self._start + j] = value
+    def __setitem__(self, j: int | slice, value: Any) -> None:
+        if isinstance(j, slice):
+            start, stop, _ = j.indices(self._len)
+            self._data[self._start + start : self._start + stop] = value
+        else:
+            self._data[self._start + j] = value
 
