@@ -194,7 +194,10 @@ class ParallelRunner(CopyRunner):
         agents = self.agents
         everyone = bool(self.live.all())
         acting = agents if everyone else list(env.agents)
-        act = dict(zip(agents, actions)) if everyone else {a: actions[index[a]] for a in acting}
+        if everyone:  # Python ints for discrete actions: cheaper to build, and what envs expect
+            act = dict(zip(agents, actions.tolist() if actions.ndim == 1 else actions))
+        else:
+            act = {a: actions[index[a]] for a in acting}
         obs, rew, term, trunc, env_infos = env.step(act)
         self.length += 1
         if (
