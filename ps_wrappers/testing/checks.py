@@ -34,12 +34,27 @@ def check_in_space(space: spaces.Space, value: Any, what: str) -> None:
 
 
 def sample_valid_action(space: spaces.Space, mask: np.ndarray | None, rng: np.random.Generator) -> Any:
-    """Sample an action from ``space`` that ``mask`` allows (uniformly when no mask is given)."""
+    """Sample an action from ``space`` that ``mask`` allows (uniformly when no mask is given).
+
+    For MultiDiscrete spaces the mask is the concatenation of one mask per dimension
+    (sb3-contrib's layout, as returned by ``action_mask`` of :func:`ps_wrappers.pad_actions`).
+    """
     if mask is not None and isinstance(space, spaces.Discrete):
         valid = np.flatnonzero(mask)
         if valid.size == 0:
             raise AssertionError(f"action mask allows no action in {space}")
         return np.int64(space.start + rng.choice(valid))
+    if mask is not None and isinstance(space, spaces.MultiDiscrete) and space.nvec.ndim == 1:
+        mask = np.asarray(mask).reshape(-1)
+        if mask.size != int(space.nvec.sum()):
+            raise AssertionError(f"action mask of {mask.size} entries does not fit {space}")
+        action = np.zeros(len(space.nvec), dtype=space.dtype)
+        for d, part in enumerate(np.split(mask, np.cumsum(space.nvec)[:-1])):
+            valid = np.flatnonzero(part)
+            if valid.size == 0:
+                raise AssertionError(f"action mask allows no value in dimension {d} of {space}")
+            action[d] = space.start[d] + rng.choice(valid)
+        return action
     return space.sample()
 
 

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -24,7 +25,8 @@ class SpaceMapEnv(ParallelEnv):
     Observations are sampled from each agent's space (seeded by ``reset(seed=...)``); rewards are
     0. When an observation space is a Dict with an ``action_mask`` entry, the emitted mask is a
     random non-empty subset of the agent's actions, and :meth:`step` raises if a masked-out action
-    arrives. Every action received is recorded in :attr:`received` for inspection.
+    arrives. Every action received is recorded in :attr:`received`, and the last observation
+    emitted to each agent in :attr:`emitted` (a copy), for inspection.
 
     Args:
         observation_spaces: Agent -> observation space.
@@ -45,12 +47,14 @@ class SpaceMapEnv(ParallelEnv):
                 "SpaceMapEnv: observation_spaces and action_spaces must name the same agents, got "
                 f"{sorted(map(str, observation_spaces))} and {sorted(map(str, action_spaces))}"
             )
+        self.render_mode = None
         self.possible_agents = list(observation_spaces)
         self.agents: list[Any] = []
         self.observation_spaces = dict(observation_spaces)
         self.action_spaces = dict(action_spaces)
         self.max_steps = max_steps
         self.received: list[dict[Any, Any]] = []
+        self.emitted: dict[Any, Any] = {}
         self._masks: dict[Any, np.ndarray] = {}
         self._rng = np.random.default_rng()
         self._t = 0
@@ -71,6 +75,7 @@ class SpaceMapEnv(ParallelEnv):
             mask.flat[self._rng.integers(mask.size)] = 1
             obs["action_mask"] = mask
             self._masks[agent] = mask
+        self.emitted[agent] = copy.deepcopy(obs)
         return obs
 
     def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
@@ -122,6 +127,7 @@ class DyingAgentsEnv(ParallelEnv):
             raise ValueError(f"DyingAgentsEnv: lifetimes must be positive integers, got {lifetimes!r}")
         self.lifetimes = tuple(int(x) for x in lifetimes)
         self.max_steps = max_steps
+        self.render_mode = None
         self.possible_agents = [f"agent_{i}" for i in range(len(self.lifetimes))]
         self.agents: list[str] = []
         self._obs_space = spaces.Box(0.0, 10.0, (2,), np.float32)
@@ -191,6 +197,7 @@ class AgentIdentityEnv(ParallelEnv):
             )
         self.n_actions = n_actions
         self.max_steps = max_steps
+        self.render_mode = None
         self.possible_agents = [f"agent_{i}" for i in range(n_agents)]
         self.agents: list[str] = []
         self._obs_space = spaces.Box(-1.0, 1.0, (obs_dim,), np.float32)
