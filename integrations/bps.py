@@ -12,8 +12,9 @@ so that 1,000 agents step in about a millisecond.
 
 * Actions: ``Discrete(5)``: no-op, left, right, down, up (MPE's order).
 * Observation (BPS): ``[velocity (2), position (2)]`` then, for each landmark slot, the landmark's
-  position relative to the agent (2) and its colour one-hot (``G``). Landmark slots are shuffled
-  once per episode, so the colour entries are needed to find a landmark. Nothing in the
+  position relative to the agent (2) and its colour one-hot (``G``). Landmark ``g`` fills slot
+  ``g`` as in MPE; ``shuffle_landmarks=True`` shuffles the slots once per episode (a harder
+  variant in which the colour entries are needed to find a landmark). Nothing in the
   observation depends on the agent's own colour: two agents of different groups at the same
   place with the same velocity observe exactly the same vector.
 * Observation (BPS-h): group ``g`` sees the BPS vector through its own fixed random linear sensor
@@ -57,6 +58,9 @@ class BlindParticleSpreadEnv(ParallelEnv):
         heterogeneous: BPS-h: a different observation space per group.
         max_cycles: Episode length; the end is a truncation.
         sensor_seed: Seed of the BPS-h sensors (fixed for the env's lifetime).
+        shuffle_landmarks: Shuffle the landmark slots every episode, so an agent must match
+            colours to find its landmark. Off by default: as in MPE (and the SePS paper's BPS),
+            landmark ``g`` always fills slot ``g``; its colour one-hot is still observed.
     """
 
     metadata: dict[str, Any] = {
@@ -75,7 +79,9 @@ class BlindParticleSpreadEnv(ParallelEnv):
         heterogeneous: bool = False,
         max_cycles: int = 25,
         sensor_seed: int = 0,
+        shuffle_landmarks: bool = False,
     ) -> None:
+        self.shuffle_landmarks = check_bool(_ENV, "shuffle_landmarks", shuffle_landmarks)
         self.group_sizes = check_int_sequence(_ENV, "group_sizes", group_sizes, 1)
         self.heterogeneous = check_bool(_ENV, "heterogeneous", heterogeneous)
         self.max_cycles = check_int(_ENV, "max_cycles", max_cycles, 1)
@@ -159,13 +165,14 @@ class BlindParticleSpreadEnv(ParallelEnv):
     def reset(
         self, seed: int | None = None, options: dict | None = None
     ) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
-        """Place agents and landmarks uniformly in ``[-1, 1]^2``; shuffle the landmark slots."""
+        """Place agents and landmarks uniformly in ``[-1, 1]^2`` (shuffle slots if asked)."""
         if check_seed(_ENV, seed) is not None:
             self._rng = np.random.default_rng(seed)
         self._pos = self._rng.uniform(-1.0, 1.0, (self.n_agents, 2))
         self._vel = np.zeros((self.n_agents, 2))
         self.landmarks = self._rng.uniform(-1.0, 1.0, (self.n_groups, 2))
-        self.landmark_order = self._rng.permutation(self.n_groups)
+        if self.shuffle_landmarks:
+            self.landmark_order = self._rng.permutation(self.n_groups)
         self._t = 0
         self.agents = list(self.possible_agents)
         return self._observations(), {a: {} for a in self.agents}
@@ -220,10 +227,11 @@ def parallel_env(
     heterogeneous: bool = False,
     max_cycles: int = 25,
     sensor_seed: int = 0,
+    shuffle_landmarks: bool = False,
 ) -> BlindParticleSpreadEnv:
     """Create blind-particle spread; see :class:`BlindParticleSpreadEnv` for the arguments.
 
     The default is the SePS paper's BPS(1): 15 agents in 3 groups of 5, 25 steps. Pass
     ``heterogeneous=True`` for BPS-h (e.g. BPS-h(1): ``group_sizes=(5, 5, 5)``).
     """
-    return BlindParticleSpreadEnv(group_sizes, heterogeneous, max_cycles, sensor_seed)
+    return BlindParticleSpreadEnv(group_sizes, heterogeneous, max_cycles, sensor_seed, shuffle_landmarks)

@@ -160,7 +160,7 @@ class CopyRunner:
         """Reset the copy; returns one reset-info dict per slot."""
         raise NotImplementedError
 
-    def step(self, actions: np.ndarray, rewards: np.ndarray, dones: np.ndarray, infos: list[dict]) -> None:
+    def step(self, actions: np.ndarray, rewards: np.ndarray, dones: np.ndarray, infos: Any) -> None:
         """Apply this copy's slot actions; fill ``rewards``, ``dones``, ``infos`` (length N views)."""
         raise NotImplementedError
 
@@ -182,12 +182,12 @@ class ParallelRunner(CopyRunner):
             j = self.index[a]
             self.live[j] = True
             self._write_live(j, a, o, True)
-        for j in np.flatnonzero(~self.live):
-            self._write_placeholder(int(j))
+        for dead in np.flatnonzero(~self.live).tolist():
+            self._write_placeholder(dead)
         self._start_stats()
         return [env_infos.get(a, {}) for a in self.agents]
 
-    def step(self, actions: np.ndarray, rewards: np.ndarray, dones: np.ndarray, infos: list[dict]) -> None:
+    def step(self, actions: np.ndarray, rewards: np.ndarray, dones: np.ndarray, infos: Any) -> None:
         """Step live agents with their slots' actions; dead slots' actions are ignored."""
         env = self.env
         index = self.index
@@ -280,12 +280,12 @@ class TurnRunner(CopyRunner):
         self.live[:] = False
         self._skip_dead(np.zeros(len(self.agents), bool), [{} for _ in self.agents])
         self._write_all()
-        for j in np.flatnonzero(~self.live):
-            self._write_placeholder(int(j))
+        for dead in np.flatnonzero(~self.live).tolist():
+            self._write_placeholder(dead)
         self._start_stats()
         return [dict(self.env.infos.get(a, {})) for a in self.agents]
 
-    def step(self, actions: np.ndarray, rewards: np.ndarray, dones: np.ndarray, infos: list[dict]) -> None:
+    def step(self, actions: np.ndarray, rewards: np.ndarray, dones: np.ndarray, infos: Any) -> None:
         """Apply the selected agent's action; everyone else waits."""
         env = self.env
         sel = env.agent_selection

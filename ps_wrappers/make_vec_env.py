@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias, Union
 
 import numpy as np
 from gymnasium import spaces
@@ -25,7 +25,7 @@ from ps_wrappers.observation_padding import pad_observations
 __all__ = ["make_vec_env", "prepare_env", "AECMode"]
 
 AECMode = Literal["auto", "parallel", "turns"]
-EnvSource = ParallelEnv | AECEnv | Callable[[], ParallelEnv | AECEnv]
+EnvSource: TypeAlias = Union[ParallelEnv, AECEnv, Callable[[], Union[ParallelEnv, AECEnv]]]  # noqa: UP007
 
 
 def _make(env_fn: EnvSource, first: bool) -> ParallelEnv | AECEnv:
@@ -158,8 +158,9 @@ def make_vec_env(
 
         if not callable(env_fn) or isinstance(env_fn, (ParallelEnv, AECEnv)):
             raise TypeError("make_vec_env: vec_env_cls='subproc' needs a picklable zero-argument callable env_fn")
-        kwargs = dict(pad=pad, agent_ids=agent_ids, aec_mode=aec_mode)
-        venv: Any = SubprocPettingZooVecEnv(env_fn, n_envs, invalid_action, n_workers=n_workers, **kwargs)
+        venv: Any = SubprocPettingZooVecEnv(
+            env_fn, n_envs, invalid_action, n_workers=n_workers, pad=pad, agent_ids=agent_ids, aec_mode=aec_mode
+        )
     elif vec_env_cls == "dummy":
         venv = build_local(env_fn, range(n_envs), invalid_action, pad=pad, agent_ids=agent_ids, aec_mode=aec_mode)
     else:

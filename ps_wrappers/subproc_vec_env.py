@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -93,7 +93,7 @@ class SubprocPettingZooVecEnv(PettingZooVecEnv):
         if n_workers < 1:
             raise ValueError(f"SubprocPettingZooVecEnv: n_workers must be >= 1, got {n_workers}")
         method = start_method or ("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
-        ctx = mp.get_context(method)
+        ctx: Any = mp.get_context(method)
         self._blocks = [[int(c) for c in b] for b in np.array_split(np.arange(n_envs), n_workers)]
         self._remotes, self._procs = [], []
         for block in self._blocks:
@@ -155,7 +155,7 @@ class SubprocPettingZooVecEnv(PettingZooVecEnv):
         return self._obs.copy(), self._rewards.copy(), self._dones.copy(), list(self._infos)
 
     def _call(self, name: str, indices: VecEnvIndices, kind: str, args: Any = (), kw: dict | None = None) -> list[Any]:
-        slots: Sequence[int]
+        slots: Iterable[int]
         if indices is None:
             slots = range(self.num_envs)
         elif isinstance(indices, int):

@@ -124,3 +124,16 @@ def test_errors_name_the_argument_and_fix():
         env.step({"group0_0": 0, "group1_0": 5})
     with pytest.raises(TypeError, match="actions must be integers"):
         env.step({"group0_0": 0.5, "group1_0": 1})
+
+
+def test_landmark_slots_fixed_by_default_and_shuffled_on_request() -> None:
+    fixed = bps.parallel_env(group_sizes=(1, 1, 1, 1))
+    shuffled = bps.parallel_env(group_sizes=(1, 1, 1, 1), shuffle_landmarks=True)
+    orders_fixed, orders_shuffled = set(), set()
+    for seed in range(8):
+        fixed.reset(seed=seed)
+        shuffled.reset(seed=seed)
+        orders_fixed.add(tuple(fixed.landmark_order))
+        orders_shuffled.add(tuple(shuffled.landmark_order))
+    assert orders_fixed == {(0, 1, 2, 3)}
+    assert len(orders_shuffled) > 1
