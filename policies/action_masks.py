@@ -30,7 +30,7 @@ def mask_scores(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         scores: ``[B, M]`` logits or Q-values (concatenated per dimension for MultiDiscrete).
         mask: ``[B, M]`` action mask from the observation (valid where > 0.5).
     """
-    return torch.where(mask > 0.5, scores, torch.full_like(scores, MASKED_LOGIT))
+    return scores.masked_fill(mask < 0.5, MASKED_LOGIT)
 
 
 def _uniform_valid(mask: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:

@@ -101,7 +101,11 @@ class SlotActorCriticExtractor(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(masked actor output, value)`` of a batch of slot observations."""
-        return self.forward_actor(obs), self.forward_critic(obs)
+        features, one_hot, _, mask = self.layout.split(obs)
+        out = self.policy_net(features, one_hot)
+        if self.mask_actions:
+            out = mask_scores(out, mask)
+        return out, self.value_net(features, one_hot)
 
     def forward_actor(self, obs: torch.Tensor) -> torch.Tensor:
         """Actor output, with invalid actions' logits set to ``MASKED_LOGIT``."""
@@ -217,7 +221,7 @@ class SharingActorCriticPolicy(SharingMethod, ActorCriticPolicy):
 
     def _only_acting(self, obs: PyTorchObs, values: torch.Tensor) -> torch.Tensor:
         acting = obs[..., self.layout.acting_index] > 0.5  # type: ignore[index]
-        return torch.where(acting, values, torch.zeros_like(values))
+        return torch.where(acting, values, 0.0)
 
     def forward(self, obs: torch.Tensor, deterministic: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """SB3's forward; placeholder rows get log-probability 0."""

@@ -109,7 +109,7 @@ class SelectiveSharingMethod(SharingMethod):
     ``clusters=policies.cluster_agents(venv)`` for the paper's VAE + k-means clustering.
     """
 
-    route_all_max_rows: int = 2048
+    route_all_max_rows: int = 128
     """Below ``K x batch`` rows, run all ``K`` networks and pick; above, route with index_select."""
 
     def __init__(self, *args: Any, clusters: ClusterSpec = "type", **kwargs: Any) -> None:

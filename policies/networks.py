@@ -21,7 +21,7 @@ Masks and cluster maps are registered buffers: they are saved and restored with 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import cast
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -146,6 +146,9 @@ class NeuronMaskedMLP(SharedMLP):
     group (structured pruning, SNP-PS section 4.3), while a neuron kept by several groups learns
     from all of them.
 
+    The masks are fixed: after editing a mask buffer in place, call ``_refresh_mask_flags()``
+    (loading a state dict does it).
+
     Args:
         masks: One ``[G, width_l]`` 0/1 tensor per hidden layer (``G`` groups).
         group_of_agent: Length-``N`` group index of every agent (identity for SNP-PS, the
@@ -157,6 +160,7 @@ class NeuronMaskedMLP(SharedMLP):
     """
 
     group_of_agent: torch.Tensor
+    _agent_masks: torch.Tensor
 
     def __init__(
         self,
@@ -187,6 +191,23 @@ class NeuronMaskedMLP(SharedMLP):
         self.n_masked_layers = len(masks)
         for index, mask in enumerate(masks):
             self.register_buffer(f"neuron_mask_{index}", mask.detach().clone().float())
+        self._refresh_mask_flags()
+
+    def _refresh_mask_flags(self) -> None:
+        # One gather per forward: the per-agent masks of every pruned layer, concatenated
+        # (a derived, non-persistent buffer); layers that no group prunes are skipped.
+        pruned = [(i, m) for i, m in enumerate(self.masks()) if bool((m < 0.5).any())]
+        self._mask_slices: dict[int, slice] = {}
+        start = 0
+        for index, mask in pruned:
+            self._mask_slices[index] = slice(start, start + mask.shape[1])
+            start += mask.shape[1]
+        combined = torch.cat([m for _, m in pruned], dim=1) if pruned else torch.ones(len(self.group_of_agent), 0)
+        self.register_buffer("_agent_masks", combined.index_select(0, self.group_of_agent), persistent=False)
+
+    def _load_from_state_dict(self, state_dict: Any, prefix: str, *args: Any, **kwargs: Any) -> None:
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        self._refresh_mask_flags()
 
     def masks(self) -> list[torch.Tensor]:
         """The ``[G, width_l]`` neuron masks, one per hidden layer."""
@@ -198,11 +219,12 @@ class NeuronMaskedMLP(SharedMLP):
 
     def forward(self, features: torch.Tensor, agent_one_hot: torch.Tensor) -> torch.Tensor:
         """Masked MLP: each row uses the neuron masks of its agent's group."""
-        groups = self.group_of_agent.index_select(0, agent_one_hot.argmax(-1))
+        masks = self._agent_masks.index_select(0, agent_one_hot.argmax(-1)) if self._mask_slices else None
         x = self._input(features, agent_one_hot)
         for index, layer in enumerate(self.hidden):
-            mask = getattr(self, f"neuron_mask_{index}").index_select(0, groups)
-            x = self.activation(layer(x)) * mask
+            x = self.activation(layer(x))
+            if masks is not None and index in self._mask_slices:
+                x = x * masks[:, self._mask_slices[index]]
         return self.head(x)
 
 
@@ -212,8 +234,9 @@ class RoutedMLP(AgentConditionedMLP):
     Every cluster has its own hidden layers and output head, so the parameter count is ``K`` times
     that of FuPS (SNP-PS paper, Table 2: 229k for ``K = 3`` against 76k). Rows are routed without
     a per-row loop: for ``K x batch <= route_all_max_rows`` all ``K`` networks run on the whole
-    batch and each row picks its cluster's output (fastest for small batches); above that, one
-    ``index_select`` per cluster feeds each network only its own rows.
+    batch and each row picks its cluster's output (fastest for small batches); above that, the rows
+    are sorted by cluster once and each network runs on its own contiguous block (measured on
+    2 CPU cores with K = 3 and 64-64 networks: the block routing wins from about 128 rows).
 
     Args:
         cluster_of_agent: Length-``N`` cluster index ``mu(i)`` of every agent.
@@ -232,7 +255,7 @@ class RoutedMLP(AgentConditionedMLP):
         cluster_of_agent: Sequence[int],
         activation_fn: type[nn.Module] = nn.Tanh,
         agent_id: bool = False,
-        route_all_max_rows: int = 2048,
+        route_all_max_rows: int = 128,
     ) -> None:
         super().__init__(in_dim, hidden, out_dim, n_agents, activation_fn, agent_id)
         clusters = torch.as_tensor(list(cluster_of_agent), dtype=torch.long)
@@ -258,14 +281,15 @@ class RoutedMLP(AgentConditionedMLP):
             outs = torch.stack([net(features, agent_one_hot) for net in self.nets])  # [K, B, O]
             index = clusters.view(1, batch, 1).expand(1, batch, self.out_dim)
             return outs.gather(0, index).squeeze(0)
-        out = features.new_zeros(batch, self.out_dim)
-        for k, net in enumerate(self.nets):
-            rows = (clusters == k).nonzero(as_tuple=True)[0]
-            if rows.numel():
-                out = out.index_copy(
-                    0, rows, net(features.index_select(0, rows), agent_one_hot.index_select(0, rows))
-                )
-        return out
+        # Sort rows by cluster once, run each network on its contiguous block, undo the sort.
+        order = torch.argsort(clusters, stable=True)
+        counts = torch.bincount(clusters, minlength=self.n_clusters).tolist()
+        blocks: Sequence[torch.Tensor] = features.index_select(0, order).split(counts)
+        ids: Sequence[torch.Tensor] = (
+            agent_one_hot.index_select(0, order).split(counts) if self.agent_id else [agent_one_hot] * len(counts)
+        )
+        block_outs = [net(rows, oh) for net, rows, oh, n in zip(self.nets, blocks, ids, counts) if n]
+        return torch.cat(block_outs).index_select(0, torch.argsort(order))
 
     def head_layers(self) -> list[nn.Linear]:
         """One output layer per cluster."""

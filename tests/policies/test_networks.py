@@ -89,7 +89,7 @@ def test_agent_id_adds_n_times_width_parameters():
     torch.testing.assert_close(plain(x, _one_hot([0, 1, 2])), plain(x, _one_hot([2, 2, 2])))
 
 
-@pytest.mark.parametrize("batch", [4, 1100])
+@pytest.mark.parametrize("batch", [4, 300])
 def test_routed_rows_use_their_cluster_network_in_both_routing_modes(batch):
     torch.manual_seed(0)
     net = RoutedMLP(5, [8], 2, N_AGENTS, cluster_of_agent=[0, 1, 0])
@@ -165,3 +165,15 @@ def test_adaps_masks_threshold_the_sigmoid_of_a_fixed_random_mapping():
     assert len({tuple(row.tolist()) for row in kept}) == 3  # distinct subnetworks per cluster
     looser = torch.cat(adaps_masks(centres, [64, 64], seed=0, threshold=0.6), dim=1)
     assert torch.all(looser <= kept) and looser.sum() < kept.sum()  # a larger lambda drops more
+
+
+def test_loading_other_masks_updates_the_forward_pass():
+    dense_first = _masked_net()  # layer 0 unpruned: its mask is skipped in the forward pass
+    other = NeuronMaskedMLP(
+        5, [4, 4], 2, N_AGENTS, [torch.tensor([[0.0, 1, 1, 1]] * 3), torch.ones(3, 4)], group_of_agent=[0, 1, 2]
+    )
+    dense_first.load_state_dict(other.state_dict())
+    x, oh = torch.randn(3, 5), _one_hot([0, 1, 2])
+    torch.testing.assert_close(dense_first(x, oh), other(x, oh))
+    h = torch.tanh(dense_first.hidden[0](x))
+    assert torch.all(dense_first.agent_masks()[0][:, 0] == 0) and h[:, 0].abs().sum() > 0
