@@ -109,8 +109,8 @@ class SelectiveSharingMethod(SharingMethod):
     ``clusters=policies.cluster_agents(venv)`` for the paper's VAE + k-means clustering.
     """
 
-    route_all_max_rows: int = 128
-    """Below ``K x batch`` rows, run all ``K`` networks and pick; above, route with index_select."""
+    route_all_max_rows: int = 0
+    """Up to ``K x batch`` rows, run all ``K`` networks and pick; above, route rows in blocks."""
 
     def __init__(self, *args: Any, clusters: ClusterSpec = "type", **kwargs: Any) -> None:
         self.clusters = clusters
