@@ -1,0 +1,329 @@
+"""MAST benchmark: dense vs static sparse vs sparse-evolved DQN, with and without MAST's value pieces.
+
+Task: mpe2 ``simple_spread_v3`` (cooperative navigation) with ``N`` agents, discrete actions and
+short episodes, through :func:`ps_wrappers.make_vec_env`; one shared Q-network with the agent id
+(FuPS+id). For every seed it trains
+
+* ``dense``: :class:`~policies.q_policies.FullSharingQPolicy`;
+* ``static-s``: :class:`~policies.sparse_policies.SparseEvolvedQPolicy` with ``evolve=False``
+  (a fixed random Erdos-Renyi topology at sparsity ``s``, MAST's "SS" baseline);
+* ``rigl-s``: :class:`~policies.sparse_policies.SparseEvolvedQPolicy` (RigL evolution);
+
+each once with plain DQN targets (``td_lambda``, ``soft_mellowmax`` and ``dual_buffer`` off) and
+once with MAST's value pieces on (:class:`~policies.mast_dqn.MASTDQN` defaults). Every run ends
+with a greedy evaluation; FLOPs and model size come from :func:`policies.flops.flops_report`.
+
+Run (about 25 minutes on 2 cores with the defaults)::
+
+    .venv/bin/python benchmarks/mast_sparsity.py --procs 2
+
+It prints a markdown table, writes the raw results as JSON and a PNG with the learning curves and
+the final returns.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class Args:
+    """Benchmark settings (every field is a command-line option)."""
+
+    total_timesteps: int = 50_000
+    """Agent-steps of training per run (all env slots together)."""
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    """Seeds; each configuration is trained once per seed."""
+    sparsities: list[float] = field(default_factory=lambda: [0.8, 0.9])
+    """Sparsity levels of the static and evolved networks."""
+    n_agents: int = 2
+    """Agents (and landmarks) of simple_spread."""
+    max_cycles: int = 25
+    """Episode length."""
+    n_envs: int = 4
+    """Env copies (slots = n_envs * n_agents)."""
+    hidden: int = 128
+    """Width of the two hidden layers of the Q-network."""
+    eval_episodes: int = 10
+    """Greedy evaluation episodes per env copy at the end of training."""
+    curve_points: int = 16
+    """Points of the learning curve (mean training episode return in each window)."""
+    procs: int = 2
+    """Parallel worker processes (each uses one torch thread)."""
+    only: list[str] = field(default_factory=list)
+    """Run only the configurations with these names (e.g. dense/plain rigl-0.9/mast)."""
+    out_json: str = "/tmp/mast_benchmark.json"
+    """Where to write the raw results."""
+    out_png: str = "docs/mast_benchmark.png"
+    """Where to write the plot."""
+
+
+def configurations(args: Args) -> list[dict[str, Any]]:
+    """Every (topology, value pieces) pair to train."""
+    topologies: list[dict[str, Any]] = [{"topology": "dense", "sparsity": 0.0}]
+    for s in args.sparsities:
+        topologies.append({"topology": f"static-{s:g}", "sparsity": s, "evolve": False})
+        topologies.append({"topology": f"rigl-{s:g}", "sparsity": s, "evolve": True})
+    configs = []
+    for topo in topologies:
+        for mast in (False, True):
+            name = f"{topo['topology']}/{'mast' if mast else 'plain'}"
+            if args.only and name not in args.only:
+                continue
+            configs.append({**topo, "mast": mast, "name": name})
+    return configs
+
+
+def run_one(job: tuple[dict[str, Any], int, dict[str, Any]]) -> dict[str, Any]:
+    """Train and evaluate one configuration with one seed (in a worker process)."""
+    import torch
+
+    torch.set_num_threads(1)
+    from mpe2 import simple_spread_v3
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    import ps_wrappers
+    from policies.flops import flops_report
+    from policies.mast_dqn import MASTDQN
+    from policies.q_policies import FullSharingQPolicy
+    from policies.sparse_policies import SparseEvolvedQPolicy
+
+    config, seed, raw = job
+    args = Args(**raw)
+
+    def env_fn() -> Any:
+        return simple_spread_v3.parallel_env(
+            N=args.n_agents, max_cycles=args.max_cycles, continuous_actions=False
+        )
+
+    venv = ps_wrappers.make_vec_env(env_fn, n_envs=args.n_envs, seed=seed)
+    policy_kwargs: dict[str, Any] = {"agent_id": True, "net_arch": [args.hidden, args.hidden]}
+    policy: Any = FullSharingQPolicy
+    if config["sparsity"] > 0:
+        policy = SparseEvolvedQPolicy
+        policy_kwargs.update(sparsity=config["sparsity"], evolve=config["evolve"])
+    value_pieces = {} if config["mast"] else {"td_lambda": False, "soft_mellowmax": False, "dual_buffer": False}
+    model = MASTDQN(
+        policy,
+        venv,
+        learning_rate=5e-4,
+        buffer_size=args.total_timesteps,
+        learning_starts=2_000,
+        batch_size=64,
+        gamma=0.95,
+        train_freq=1,
+        gradient_steps=1,
+        target_update_interval=2_000,
+        exploration_fraction=0.3,
+        exploration_final_eps=0.05,
+        policy_kwargs=policy_kwargs,
+        seed=seed,
+        **value_pieces,
+    )
+
+    window = args.total_timesteps // args.curve_points
+    curve: list[tuple[int, float]] = []
+
+    class Curve(BaseCallback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.returns: list[float] = []
+            self.next_point = window
+
+        def _on_step(self) -> bool:
+            for info in self.locals.get("infos", []):
+                if "episode" in info:
+                    self.returns.append(float(info["episode"]["r"]))
+            if self.num_timesteps >= self.next_point:
+                curve.append((self.num_timesteps, float(np.mean(self.returns)) if self.returns else float("nan")))
+                self.returns = []
+                self.next_point += window
+            return True
+
+    start = time.time()
+    model.learn(args.total_timesteps, callback=Curve())
+    train_seconds = time.time() - start
+    report = flops_report(model, target_evaluations=model.target_evaluations)
+    final = evaluate(model, venv, args.eval_episodes)
+    topo = getattr(model.policy, "sparse_topology", None)
+    venv.close()
+    return {
+        "name": config["name"],
+        "seed": seed,
+        "final_return": final,
+        "curve": curve,
+        "train_seconds": train_seconds,
+        "sparsity": report.sparsity,
+        "flops_train_ratio": report.training_ratio,
+        "flops_infer_ratio": report.inference_ratio,
+        "size_ratio": report.size_ratio,
+        "target_evaluations": model.target_evaluations,
+        "topology_steps": int(topo.step) if topo is not None else 0,
+        "t_end": topo.t_end if topo is not None else 0,
+    }
+
+
+def random_return(args: Args, seed: int = 1000) -> float:
+    """Mean episode return per agent of uniformly random (valid) actions: the score's zero."""
+    from mpe2 import simple_spread_v3
+
+    import ps_wrappers
+    from policies.action_masks import random_valid_actions
+
+    def env_fn() -> Any:
+        return simple_spread_v3.parallel_env(
+            N=args.n_agents, max_cycles=args.max_cycles, continuous_actions=False
+        )
+
+    venv = ps_wrappers.make_vec_env(env_fn, n_envs=args.n_envs, seed=seed)
+    layout = ps_wrappers.get_layout(venv.observation_space)
+    rng = np.random.default_rng(seed)
+
+    class Random:
+        def predict(self, obs: Any, deterministic: bool = True) -> tuple[Any, None]:
+            return random_valid_actions(obs, layout, venv.action_space, rng), None
+
+    value = evaluate(Random(), venv, 4 * args.eval_episodes)
+    venv.close()
+    return value
+
+
+def evaluate(model: Any, venv: Any, episodes: int) -> float:
+    """Mean greedy episode return per agent over ``episodes`` episodes of every env copy."""
+    obs = venv.reset()
+    totals = np.zeros(venv.num_envs)
+    finished: list[float] = []
+    target = episodes * venv.num_envs
+    while len(finished) < target:
+        action, _ = model.predict(obs, deterministic=True)
+        obs, reward, done, _ = venv.step(action)
+        totals += reward
+        for slot in np.flatnonzero(done):
+            finished.append(float(totals[slot]))
+            totals[slot] = 0.0
+    return float(np.mean(finished[:target]))
+
+
+def summarise(results: list[dict[str, Any]], args: Args, random: float) -> str:
+    """Markdown table: final return (mean +- std over seeds), relative to dense, FLOPs, size.
+
+    Returns of simple_spread are negative distances, so "% of dense" is the normalised score
+    ``(R - R_random) / (R_dense - R_random)``: the share of dense DQN's improvement over random
+    actions that a configuration keeps.
+    """
+    names = [c["name"] for c in configurations(Args(**{**asdict(args), "only": []}))]
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for r in results:
+        by_name.setdefault(r["name"], []).append(r)
+    dense = {
+        mode: np.mean([r["final_return"] for r in by_name.get(f"dense/{mode}", [])] or [np.nan])
+        for mode in ("plain", "mast")
+    }
+    lines = [
+        f"Random actions: {random:.2f}.",
+        "",
+        "| configuration | sparsity | final return (mean ± std) | score vs dense DQN | score vs dense, same targets | train FLOPs | infer FLOPs | model size | s/run |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name in names:
+        runs = by_name.get(name)
+        if not runs:
+            continue
+        finals = np.array([r["final_return"] for r in runs])
+        mode = name.split("/")[1]
+        rel_plain = 100.0 * (finals.mean() - random) / (dense["plain"] - random)
+        rel_same = 100.0 * (finals.mean() - random) / (dense[mode] - random)
+        lines.append(
+            f"| {name} | {np.mean([r['sparsity'] for r in runs]):.3f} | {finals.mean():.2f} ± {finals.std():.2f} "
+            f"| {rel_plain:.1f}% | {rel_same:.1f}% | {np.mean([r['flops_train_ratio'] for r in runs]):.3f}x "
+            f"| {np.mean([r['flops_infer_ratio'] for r in runs]):.3f}x | {np.mean([r['size_ratio'] for r in runs]):.3f}x "
+            f"| {np.mean([r['train_seconds'] for r in runs]):.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def plot(results: list[dict[str, Any]], path: str) -> None:
+    """Learning curves (mean over seeds) for plain and MAST targets, and final returns."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
+    names = sorted({r["name"] for r in results})
+    colours = {"dense": "black", "static-0.8": "tab:orange", "static-0.9": "tab:red", "rigl-0.8": "tab:cyan", "rigl-0.9": "tab:blue"}
+    for ax, mode in zip(axes[:2], ("plain", "mast")):
+        for name in names:
+            topo, m = name.split("/")
+            if m != mode:
+                continue
+            runs = [r for r in results if r["name"] == name]
+            length = min(len(r["curve"]) for r in runs)
+            steps = [p[0] for p in runs[0]["curve"][:length]]
+            values = np.nanmean([[p[1] for p in r["curve"][:length]] for r in runs], axis=0)
+            ax.plot(steps, values, label=topo, color=colours.get(topo))
+        ax.set_title(f"training return, {'DQN targets' if mode == 'plain' else 'MAST targets'}")
+        ax.set_xlabel("agent-steps")
+        ax.set_ylabel("episode return per agent")
+        ax.legend()
+    ax = axes[2]
+    for i, name in enumerate(names):
+        finals = [r["final_return"] for r in results if r["name"] == name]
+        ax.scatter([i] * len(finals), finals, color=colours.get(name.split("/")[0]), alpha=0.6)
+        ax.plot([i - 0.3, i + 0.3], [np.mean(finals)] * 2, color="k")
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels(names, rotation=60, ha="right", fontsize=8)
+    ax.set_title("final greedy return (dots: seeds, bar: mean)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def parse_args() -> Args:
+    """Command-line options from the fields of :class:`Args`."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    defaults = Args()
+    for name, value in asdict(defaults).items():
+        flag = f"--{name.replace('_', '-')}"
+        if isinstance(value, list):
+            kind = float if name == "sparsities" else (int if name == "seeds" else str)
+            parser.add_argument(flag, nargs="*", type=kind, default=value)
+        else:
+            parser.add_argument(flag, type=type(value), default=value)
+    return Args(**vars(parser.parse_args()))
+
+
+def main() -> None:
+    """Run every configuration and seed, then print the table and write JSON and PNG."""
+    args = parse_args()
+    jobs = [(c, seed, asdict(args)) for seed in args.seeds for c in configurations(args)]
+    print(f"{len(jobs)} runs of {args.total_timesteps} agent-steps on {args.procs} processes", flush=True)
+    start = time.time()
+    random = random_return(args)
+    print(f"random actions: {random:.2f}", flush=True)
+    results = []
+    with mp.get_context("spawn").Pool(args.procs) as pool:
+        for result in pool.imap_unordered(run_one, jobs):
+            results.append(result)
+            print(
+                f"[{time.time() - start:6.0f}s] {result['name']:<18} seed {result['seed']}: "
+                f"final {result['final_return']:.2f}, train FLOPs {result['flops_train_ratio']:.3f}x",
+                flush=True,
+            )
+            Path(args.out_json).write_text(
+                json.dumps({"args": asdict(args), "random": random, "results": results}, indent=1)
+            )
+    print(summarise(results, args, random))
+    plot(results, args.out_png)
+    print(f"wrote {args.out_json} and {args.out_png} in {time.time() - start:.0f}s")
+
+
+if __name__ == "__main__":
+    main()
