@@ -29,8 +29,12 @@ from policies.clustering import (
     cluster_agents,
     resolve_clusters,
 )
+from policies.flops import FlopsReport, flops_report
 from policies.masked_dqn import MaskedDQN
 from policies.masks import ADAPS_THRESHOLD, adaps_masks, default_pruning, snp_ps_masks
+from policies.mast_buffers import DualReplayBuffer, SequenceReplayBuffer
+from policies.mast_dqn import MASTDQN
+from policies.mast_targets import lambda_returns, mellowmax, soft_mellowmax
 from policies.networks import AgentConditionedMLP, NeuronMaskedMLP, RoutedMLP, SharedMLP
 from policies.parameters import (
     ParameterCount,
@@ -46,8 +50,37 @@ from policies.q_policies import (
     SelectiveSharingQPolicy,
     SharingQPolicy,
 )
+from policies.sparse import SparseTopology
+from policies.sparse_policies import (
+    SparseEvolvedPolicy,
+    SparseEvolvedQPolicy,
+    SparsePrunedMaskPolicy,
+    SparsePrunedMaskQPolicy,
+    SparseSelectiveSharingPolicy,
+    SparseSelectiveSharingQPolicy,
+    sparse_evolved,
+)
+from policies.sparse_training import SparseMetricsCallback, set_evolution_horizon
 
 __all__ = [
+    "MASTDQN",
+    "DualReplayBuffer",
+    "FlopsReport",
+    "SequenceReplayBuffer",
+    "SparseEvolvedPolicy",
+    "SparseEvolvedQPolicy",
+    "SparseMetricsCallback",
+    "SparsePrunedMaskPolicy",
+    "SparsePrunedMaskQPolicy",
+    "SparseSelectiveSharingPolicy",
+    "SparseSelectiveSharingQPolicy",
+    "SparseTopology",
+    "flops_report",
+    "lambda_returns",
+    "mellowmax",
+    "set_evolution_horizon",
+    "soft_mellowmax",
+    "sparse_evolved",
     "ADAPS_THRESHOLD",
     "MASKED_LOGIT",
     "AgentConditionedMLP",

@@ -54,8 +54,10 @@ class ActionGuard:
             raise ValueError(
                 f"make_vec_env: slot {i} (agent {self.names[i]!r}) chose action {np.asarray(actions[i]).tolist()!r}, which "
                 f"its valid-action mask forbids (valid mask indices: {valid}). Use a policy that "
-                "masks invalid actions (the classes in `policies`, or sb3-contrib's MaskablePPO), or "
-                "build the vec env with invalid_action='random_valid' to replace such actions."
+                "masks invalid actions (the classes in `policies`, or sb3-contrib's MaskablePPO; for "
+                "DQN use policies.MaskedDQN, whose warm-up and epsilon exploration sample only valid "
+                "actions), or build the vec env with invalid_action='random_valid' to replace such "
+                "actions."
             )
         out = np.array(actions, copy=True)
         flat = out.reshape(len(self._rows), -1)

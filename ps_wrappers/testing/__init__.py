@@ -1,5 +1,6 @@
 """Test environments and checkers shipped as library code, so users can test their own set-ups."""
 
+from ps_wrappers.testing.audit import AECActionAudit, ParallelActionAudit, action_audit
 from ps_wrappers.testing.checks import (
     check_aec_env,
     check_in_space,
@@ -7,11 +8,16 @@ from ps_wrappers.testing.checks import (
     sample_valid_action,
 )
 from ps_wrappers.testing.envs import AgentIdentityEnv, DyingAgentsEnv, SpaceMapEnv
+from ps_wrappers.testing.grouped_env import GroupedAgentsEnv
 
 __all__ = [
+    "AECActionAudit",
     "AgentIdentityEnv",
     "DyingAgentsEnv",
+    "GroupedAgentsEnv",
+    "ParallelActionAudit",
     "SpaceMapEnv",
+    "action_audit",
     "check_aec_env",
     "check_in_space",
     "check_parallel_env",
