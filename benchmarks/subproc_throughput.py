@@ -1,7 +1,7 @@
 """Benchmark: in-process vs multi-process ``make_vec_env`` on cheap and expensive envs (issue 3).
 
 Steps 8 copies with precomputed random valid actions, interleaved rounds, median agent-steps/s.
-The multi-process vec env pays a pipe round trip per step, so it only wins when one env step is
+Wall-clock time (the work is in other processes). The multi-process vec env pays a pipe round trip per step, so it only wins when one env step is
 expensive (physics: multiwalker) and there are idle cores.
 
 Usage: python -m benchmarks.subproc_throughput [--steps 300] [--rounds 3] [--workers 2]
@@ -67,6 +67,7 @@ def main() -> None:
             rates = interleaved(
                 {"in-process (dummy)": runner(local, args.steps), f"subproc, {args.workers} workers": runner(remote, args.steps)},
                 args.rounds,
+                clock="wall",
             )
         finally:
             remote.close()

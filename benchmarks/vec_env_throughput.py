@@ -5,7 +5,8 @@ For each env (mpe2 simple_spread_v3 and simple_world_comm_v3, 4 copies):
 * ps_wrappers: ``make_vec_env(env_fn, n_envs=4)`` (padding, one-hot ids, masks, auto-reset);
 * SuperSuit: pad_observations_v0 + pad_action_space_v0 + agent_indicator_v0 +
   pettingzoo_env_to_vec_env_v1 + concat_vec_envs_v1(4, num_cpus=0, base_class="stable_baselines3").
-Vec variants are stepped with precomputed valid actions; times are medians of interleaved rounds.
+Vec variants are stepped with precomputed valid actions; times are medians of interleaved rounds, in process CPU time
+(single-threaded work; robust to other jobs on a shared machine).
 With --ppo, also SB3 PPO("MlpPolicy") training steps/s on ours vs SuperSuit's vec env.
 
 Usage: python -m benchmarks.vec_env_throughput [--steps 1000] [--rounds 5] [--ppo 8192]
@@ -110,11 +111,11 @@ def main() -> None:
     print(f"torch threads: {torch.get_num_threads()}, copies: {N_COPIES}\n")
     for name, fn in envs.items():
         rates = interleaved(step_variants(fn, args.steps), args.rounds)
-        print(format_table(f"{name}: vec env stepping ({args.steps} steps x {args.rounds} rounds, median)", rates, "raw env x4", "agent-steps/s"))
+        print(format_table(f"{name}: vec env stepping ({args.steps} steps x {args.rounds} rounds, median, CPU time)", rates, "raw env x4", "agent-steps/s"))
         print()
         if args.ppo:
             rates = interleaved(ppo_variants(fn, args.ppo), args.ppo_rounds)
-            print(format_table(f"{name}: PPO MlpPolicy end to end ({args.ppo} steps x {args.ppo_rounds} rounds, median)", rates, "PPO on ps_wrappers", "train steps/s"))
+            print(format_table(f"{name}: PPO MlpPolicy end to end ({args.ppo} steps x {args.ppo_rounds} rounds, median, CPU time)", rates, "PPO on ps_wrappers", "train steps/s"))
             print()
 
 

@@ -3,7 +3,8 @@
 Stacks pad_observations -> pad_actions -> agent_indicator on mpe2 simple_world_comm_v3 (Parallel
 API) and times agent-steps/s side by side with SuperSuit's pad_observations_v0 +
 pad_action_space_v0 + agent_indicator_v0 and the raw env. Actions are precomputed valid actions of
-each agent's own space, identical for all variants.
+each agent's own space, identical for all variants. Throughput is measured in process CPU time
+(single-threaded; robust to other jobs on a shared machine), medians of interleaved rounds.
 
 Usage: python benchmarks/wrapper_throughput.py [--steps 2000] [--rounds 5]
 """
@@ -66,7 +67,7 @@ def main() -> None:
 
     rates = interleaved(make_variants(lambda: simple_world_comm_v3.parallel_env(max_cycles=25), args.steps), args.rounds)
     print(format_table(
-        f"simple_world_comm_v3, Parallel API, {args.steps} steps x {args.rounds} interleaved rounds (median)",
+        f"simple_world_comm_v3, Parallel API, {args.steps} steps x {args.rounds} interleaved rounds (median, CPU time)",
         rates, "raw env", "agent-steps/s",
     ))
 

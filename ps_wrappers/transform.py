@@ -76,15 +76,10 @@ def _unknown_agent(name: str, agent: Any, known: dict) -> ValueError:
     )
 
 
-class ParallelTransform(BaseParallelWrapper):
-    """Applies an :class:`AgentTransform` to a ParallelEnv."""
+class _TransformedSpaces:
+    """The spaces of a wrapper that applies an :class:`AgentTransform` (Parallel and AEC alike)."""
 
-    def __init__(self, env: ParallelEnv, transform: AgentTransform) -> None:
-        """Wrap ``env``; ``transform`` must cover every agent in ``env.possible_agents``."""
-        super().__init__(env)
-        self.transform = transform
-        self._obs_fns = transform.obs_fns if transform.changes_obs else None
-        self._act_fns = transform.act_fns if transform.changes_actions else None
+    transform: AgentTransform
 
     @property
     def observation_spaces(self) -> dict[Any, spaces.Space]:  # type: ignore[override]
@@ -103,6 +98,17 @@ class ParallelTransform(BaseParallelWrapper):
     def action_space(self, agent: Any) -> spaces.Space:
         """The transformed action space of ``agent``."""
         return self.transform.action_spaces[agent]
+
+
+class ParallelTransform(_TransformedSpaces, BaseParallelWrapper):
+    """Applies an :class:`AgentTransform` to a ParallelEnv."""
+
+    def __init__(self, env: ParallelEnv, transform: AgentTransform) -> None:
+        """Wrap ``env``; ``transform`` must cover every agent in ``env.possible_agents``."""
+        super().__init__(env)
+        self.transform = transform
+        self._obs_fns = transform.obs_fns if transform.changes_obs else None
+        self._act_fns = transform.act_fns if transform.changes_actions else None
 
     def _map_obs(self, obs: dict) -> dict:
         fns = self._obs_fns
@@ -134,31 +140,13 @@ class ParallelTransform(BaseParallelWrapper):
         return f"{self.transform.name}<{self.env}>"
 
 
-class AECTransform(BaseWrapper):
+class AECTransform(_TransformedSpaces, BaseWrapper):
     """Applies an :class:`AgentTransform` to an AECEnv (turn-based or not)."""
 
     def __init__(self, env: AECEnv, transform: AgentTransform) -> None:
         """Wrap ``env``; ``transform`` must cover every agent in ``env.possible_agents``."""
         super().__init__(env)
         self.transform = transform
-
-    @property
-    def observation_spaces(self) -> dict[Any, spaces.Space]:  # type: ignore[override]
-        """Agent -> observation space after the transform."""
-        return self.transform.observation_spaces
-
-    @property
-    def action_spaces(self) -> dict[Any, spaces.Space]:  # type: ignore[override]
-        """Agent -> action space after the transform."""
-        return self.transform.action_spaces
-
-    def observation_space(self, agent: Any) -> spaces.Space:
-        """The transformed observation space of ``agent``."""
-        return self.transform.observation_spaces[agent]
-
-    def action_space(self, agent: Any) -> spaces.Space:
-        """The transformed action space of ``agent``."""
-        return self.transform.action_spaces[agent]
 
     def observe(self, agent: Any) -> Any:
         """The inner observation of ``agent``, transformed."""
