@@ -22,9 +22,10 @@ from typing import Any
 import numpy as np
 import torch
 from stable_baselines3 import PPO
-from stable_baselines3.common.callbacks import BaseCallback
 
 import ps_wrappers
+from examples.plots import plot_learning_curves
+from examples.training import ReturnLogger
 from integrations import bps
 from policies import FullSharingPolicy, PrunedMaskPolicy, count_parameters
 
@@ -55,23 +56,6 @@ class Args:
     """Method name -> (policy class, policy kwargs)."""
 
 
-class CurveRecorder(BaseCallback):
-    """Mean per-agent episode return after every rollout (from SB3's ep_info_buffer)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.steps: list[int] = []
-        self.returns: list[float] = []
-
-    def _on_step(self) -> bool:
-        return True
-
-    def _on_rollout_end(self) -> None:
-        if self.model.ep_info_buffer:
-            self.steps.append(self.num_timesteps)
-            self.returns.append(float(np.mean([e["r"] for e in self.model.ep_info_buffer])))
-
-
 def train_one(args: Args, env_fn: Callable[[], Any], policy: type, kwargs: dict, seed: int) -> dict:
     """Train one method with one seed; return its curve, evaluation and cost."""
     venv = ps_wrappers.make_vec_env(env_fn, n_envs=args.n_envs, seed=seed)
@@ -79,7 +63,7 @@ def train_one(args: Args, env_fn: Callable[[], Any], policy: type, kwargs: dict,
         policy, venv, policy_kwargs=kwargs, n_steps=128, batch_size=1024, n_epochs=10,
         learning_rate=1e-3, ent_coef=0.0, gamma=0.95, seed=seed, device="cpu",
     )
-    recorder = CurveRecorder()
+    recorder = ReturnLogger()
     start = time.perf_counter()
     model.learn(args.steps, callback=recorder)
     seconds = time.perf_counter() - start
@@ -91,32 +75,6 @@ def train_one(args: Args, env_fn: Callable[[], Any], policy: type, kwargs: dict,
         "params": count_parameters(model),
         "seconds": seconds,
     }
-
-
-def plot(curves: dict[str, list[tuple[list[int], list[float]]]], path: Path, title: str) -> None:
-    """Learning curves (mean over seeds of per-agent episode return) as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    for name, runs in curves.items():
-        n = min(len(r[0]) for r in runs)
-        steps = np.array(runs[0][0][:n])
-        values = np.array([r[1][:n] for r in runs])
-        ax.plot(steps, values.mean(0), label=name)
-        if len(runs) > 1:
-            ax.fill_between(steps, values.min(0), values.max(0), alpha=0.2)
-    ax.set_xlabel("environment steps (all agents)")
-    ax.set_ylabel("mean episode return per agent")
-    ax.set_title(title)
-    ax.legend()
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def main(argv: list[str] | None = None) -> dict[str, dict]:
@@ -155,7 +113,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict]:
     print(table)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.md").write_text(table + "\n")
-    plot(curves, args.out / "learning_curves.png", f"BPS ({groups}): PPO with three kinds of sharing")
+    plot_learning_curves(curves, args.out / "learning_curves.png", f"BPS ({groups}): PPO with three kinds of sharing")
     print(f"\nwrote {args.out / 'results.md'} and {args.out / 'learning_curves.png'}")
     return results
 

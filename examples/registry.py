@@ -1,0 +1,146 @@
+"""Names for the command line and the benchmark suite: sharing methods, algorithms and envs.
+
+Example:
+    >>> from examples.registry import make_env_fn, method_spec
+    >>> env_fn = make_env_fn("bps", {"group_sizes": (2, 2, 2)})
+    >>> sorted(env_fn().possible_agents)[:2]
+    ['group0_0', 'group0_1']
+    >>> method_spec("snp-ps").name
+    'SNP-PS'
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from stable_baselines3 import A2C, PPO
+from stable_baselines3.common.base_class import BaseAlgorithm
+
+from policies import (
+    FullSharingPolicy,
+    FullSharingQPolicy,
+    MaskedDQN,
+    PrunedMaskPolicy,
+    PrunedMaskQPolicy,
+    SelectiveSharingPolicy,
+    SelectiveSharingQPolicy,
+)
+from policies.mast_dqn import MASTDQN
+from policies.sparse_policies import SparseEvolvedPolicy, SparseEvolvedQPolicy
+
+__all__ = [
+    "ALGORITHMS",
+    "INTEGRATIONS",
+    "METHODS",
+    "MethodSpec",
+    "algorithm_class",
+    "make_env_fn",
+    "method_spec",
+    "policy_class",
+]
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """A sharing method: its policy classes, fixed options and whether it needs clustering."""
+
+    name: str
+    """Display name (as in the papers)."""
+    actor_critic: type
+    """Policy class for PPO and A2C."""
+    q: type
+    """Policy class for the DQN variants."""
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    """Policy kwargs that define the method (user options are merged on top)."""
+    identity_clusters: bool = False
+    """Pass ``clusters=policies.cluster_agents(venv)`` (SePS section 3.1) unless given."""
+    description: str = ""
+    """One line for ``--help``."""
+
+
+METHODS: dict[str, MethodSpec] = {
+    spec.name.lower(): spec
+    for spec in (
+        MethodSpec("NoPS", SelectiveSharingPolicy, SelectiveSharingQPolicy, {"clusters": "agent"},
+                   description="one separate network per agent (no sharing, the reference)"),
+        MethodSpec("FuPS", FullSharingPolicy, FullSharingQPolicy,
+                   description="one network, agent not observed"),
+        MethodSpec("FuPS+id", FullSharingPolicy, FullSharingQPolicy, {"agent_id": True},
+                   description="one network, one-hot agent id appended to the input"),
+        MethodSpec("SePS", SelectiveSharingPolicy, SelectiveSharingQPolicy, identity_clusters=True,
+                   description="one network per cluster of agents (identity VAE + k-means)"),
+        MethodSpec("SNP-PS", PrunedMaskPolicy, PrunedMaskQPolicy,
+                   description="one network, fixed random neuron mask per agent"),
+        MethodSpec("AdaPS", PrunedMaskPolicy, PrunedMaskQPolicy, {"method": "adaps"}, identity_clusters=True,
+                   description="one network, neuron mask per identity cluster"),
+        MethodSpec("Sparse+id", SparseEvolvedPolicy, SparseEvolvedQPolicy, {"agent_id": True},
+                   description="FuPS+id with 90%%-sparse RigL-evolved weights (MAST)"),
+    )
+}
+"""Lower-case method name -> :class:`MethodSpec`."""
+
+ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "a2c": A2C, "dqn": MaskedDQN, "mast-dqn": MASTDQN}
+"""Algorithm name -> SB3 algorithm class (DQN variants mask their exploration)."""
+
+INTEGRATIONS = ("bps", "lbforaging", "crware", "rware", "smac")
+"""Short env names resolved to ``integrations.<name>.parallel_env``."""
+
+
+def method_spec(name: str) -> MethodSpec:
+    """The :class:`MethodSpec` of a method name (case-insensitive).
+
+    Raises:
+        ValueError: for an unknown name.
+    """
+    try:
+        return METHODS[name.lower()]
+    except KeyError:
+        known = ", ".join(spec.name for spec in METHODS.values())
+        raise ValueError(f"method={name!r} is not a sharing method; use one of {known}") from None
+
+
+def algorithm_class(name: str) -> type[BaseAlgorithm]:
+    """The SB3 algorithm class of ``name`` (``ppo``, ``a2c``, ``dqn``, ``mast-dqn``).
+
+    Raises:
+        ValueError: for an unknown name.
+    """
+    try:
+        return ALGORITHMS[name.lower()]
+    except KeyError:
+        raise ValueError(f"algorithm={name!r} is not supported; use one of {', '.join(ALGORITHMS)}") from None
+
+
+def policy_class(method: str, algorithm: str) -> type:
+    """The policy class that implements ``method`` for ``algorithm``."""
+    spec = method_spec(method)
+    return spec.q if issubclass(algorithm_class(algorithm), MaskedDQN) else spec.actor_critic
+
+
+def make_env_fn(env: str, env_kwargs: dict[str, Any] | None = None) -> Callable[[], Any]:
+    """A picklable zero-argument callable that builds the PettingZoo ParallelEnv ``env``.
+
+    Args:
+        env: One of :data:`INTEGRATIONS` or a module path with a ``parallel_env`` function
+            (``"mpe2.simple_world_comm_v3"``, ``"pettingzoo.sisl.multiwalker_v9"``).
+        env_kwargs: Keyword arguments of ``parallel_env``.
+
+    Raises:
+        ValueError: if the module cannot be imported or has no ``parallel_env``.
+    """
+    path = f"integrations.{env}" if env in INTEGRATIONS else env
+    try:
+        module = importlib.import_module(path)
+    except ImportError as error:
+        raise ValueError(
+            f"env={env!r}: cannot import module {path!r} ({error}); use one of {', '.join(INTEGRATIONS)} "
+            f"or a PettingZoo module path such as 'mpe2.simple_spread_v3'"
+        ) from error
+    factory = getattr(module, "parallel_env", None)
+    if not callable(factory):
+        raise ValueError(f"env={env!r}: module {path!r} has no parallel_env(); give a PettingZoo env module")
+    return functools.partial(factory, **(env_kwargs or {}))

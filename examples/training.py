@@ -1,0 +1,224 @@
+"""One training run: build the vec env and the model, train with return logging, save, reload.
+
+Example:
+    >>> from examples.training import TrainConfig, train
+    >>> run = train(TrainConfig(env="bps", env_kwargs={"group_sizes": [1, 1]}, method="FuPS+id",
+    ...                         steps=2_000, n_envs=2, algo_kwargs={"n_steps": 64}))  # doctest: +SKIP
+    >>> run.result.params  # doctest: +SKIP
+    8838
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+
+import ps_wrappers
+from examples.registry import algorithm_class, make_env_fn, method_spec, policy_class
+from policies import ClusterResult, cluster_agents, count_parameters
+from policies.sparse_training import set_evolution_horizon
+
+__all__ = [
+    "ReturnLogger",
+    "Run",
+    "RunResult",
+    "TrainConfig",
+    "build_model",
+    "load_run",
+    "save_run",
+    "train",
+]
+
+RUN_FILE = "run.json"
+MODEL_FILE = "model.zip"
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (saved as ``run.json`` next to the model)."""
+
+    env: str = "bps"
+    """Integration name (``bps``, ``lbforaging``, ``crware``, ``rware``, ``smac``) or a PettingZoo
+    module path with ``parallel_env`` (``mpe2.simple_world_comm_v3``)."""
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    """Keyword arguments of ``parallel_env``."""
+    method: str = "SNP-PS"
+    """Sharing method (``examples.registry.METHODS``)."""
+    method_kwargs: dict[str, Any] = field(default_factory=dict)
+    """Extra policy kwargs (method options, ``net_arch``, ...)."""
+    algorithm: str = "ppo"
+    """``ppo``, ``a2c``, ``dqn`` (masked exploration) or ``mast-dqn``."""
+    algo_kwargs: dict[str, Any] = field(default_factory=dict)
+    """Algorithm hyperparameters (``n_steps``, ``learning_rate``, ...)."""
+    steps: int = 100_000
+    """Training steps, counted per slot (one per agent per env copy per env step)."""
+    seed: int = 0
+    """Seeds the vec env, the model, the masks and the clustering."""
+    n_envs: int = 8
+    """Env copies; the vec env has ``n_envs x agents`` slots."""
+    cluster_kwargs: dict[str, Any] = field(default_factory=dict)
+    """Arguments of ``policies.cluster_agents`` for SePS and AdaPS (``n_clusters``, ...)."""
+
+
+@dataclass
+class RunResult:
+    """Learning curves and cost of a run."""
+
+    steps: list[int]
+    """Timesteps at the end of each rollout."""
+    returns: list[float]
+    """Mean per-agent episode return of the last 100 episodes (SB3's ``ep_info_buffer``)."""
+    team_returns: list[float]
+    """Mean team return of the episodes that ended in each rollout (NaN if none)."""
+    seconds: float
+    """Wall time of ``learn`` (clustering excluded)."""
+    cluster_seconds: float
+    """Wall time of the identity clustering (0 without)."""
+    params: int
+    """Trainable parameters (``policies.count_parameters``)."""
+
+
+@dataclass
+class Run:
+    """A trained model with its config, vec env, clustering and result."""
+
+    config: TrainConfig
+    model: BaseAlgorithm
+    clusters: ClusterResult | None
+    result: RunResult
+
+
+class ReturnLogger(BaseCallback):
+    """Records per-agent and team episode returns, to the curves and to SB3's logger.
+
+    At the end of every rollout: ``returns/agent/<name>`` (mean return of that agent's episodes
+    in the rollout), ``returns/team`` and ``returns/per_agent`` (mean of the last 100 episodes);
+    they reach TensorBoard when the model has ``tensorboard_log``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.steps: list[int] = []
+        self.returns: list[float] = []
+        self.team_returns: list[float] = []
+        self._agent: dict[str, list[float]] = defaultdict(list)
+        self._team: list[float] = []
+
+    def _on_step(self) -> bool:
+        for info in self.locals.get("infos", ()):
+            episode = info.get("episode")
+            if episode is not None and "agent" in episode:
+                self._agent[str(episode["agent"])].append(float(episode["r"]))
+            team = info.get("team_episode")
+            if team is not None:
+                self._team.append(float(team["r"]))
+        return True
+
+    def _on_rollout_end(self) -> None:
+        for agent, values in self._agent.items():
+            self.logger.record(f"returns/agent/{agent}", float(np.mean(values)))
+        team = float(np.mean(self._team)) if self._team else float("nan")
+        if self._team:
+            self.logger.record("returns/team", team)
+        self._agent.clear()
+        self._team.clear()
+        if self.model.ep_info_buffer:
+            mean = float(np.mean([e["r"] for e in self.model.ep_info_buffer]))
+            self.logger.record("returns/per_agent", mean)
+            self.steps.append(self.num_timesteps)
+            self.returns.append(mean)
+            self.team_returns.append(team)
+
+
+def build_model(
+    config: TrainConfig, tensorboard_log: str | None = None
+) -> tuple[BaseAlgorithm, ClusterResult | None, float]:
+    """Build the vec env and the model of ``config``; returns the model, clusters, clustering time."""
+    if config.steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {config.steps}")
+    spec = method_spec(config.method)
+    env_fn = make_env_fn(config.env, config.env_kwargs)
+    venv = ps_wrappers.make_vec_env(env_fn, n_envs=config.n_envs, seed=config.seed)
+    kwargs = {**spec.kwargs, **config.method_kwargs}
+    clusters: ClusterResult | None = None
+    start = time.perf_counter()
+    if spec.identity_clusters and "clusters" not in kwargs:
+        clusters = cluster_agents(venv, seed=config.seed, **config.cluster_kwargs)
+        kwargs["clusters"] = clusters
+    cluster_seconds = time.perf_counter() - start
+    algo = algorithm_class(config.algorithm)
+    model = algo(
+        policy_class(config.method, config.algorithm), venv, policy_kwargs=kwargs, seed=config.seed,
+        device="cpu", tensorboard_log=tensorboard_log, **config.algo_kwargs,
+    )
+    if hasattr(model.policy, "sparse_topology"):
+        set_evolution_horizon(model, config.steps)
+    return model, clusters, cluster_seconds
+
+
+def train(
+    config: TrainConfig,
+    *,
+    tensorboard_log: str | None = None,
+    progress_bar: bool = False,
+    callback: BaseCallback | None = None,
+) -> Run:
+    """Train ``config``; returns the model and its learning curves and cost."""
+    model, clusters, cluster_seconds = build_model(config, tensorboard_log)
+    logger = ReturnLogger()
+    callbacks = CallbackList([logger] + ([callback] if callback is not None else []))
+    start = time.perf_counter()
+    model.learn(config.steps, callback=callbacks, progress_bar=progress_bar,
+                tb_log_name=f"{config.method}_seed{config.seed}")
+    seconds = time.perf_counter() - start
+    result = RunResult(logger.steps, logger.returns, logger.team_returns, seconds, cluster_seconds,
+                       count_parameters(model))
+    return Run(config, model, clusters, result)
+
+
+def save_run(run: Run, directory: str | Path) -> Path:
+    """Save the model (``model.zip``) and its config and result (``run.json``) in ``directory``."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    run.model.save(directory / MODEL_FILE)
+    meta = {
+        "config": asdict(run.config),
+        "result": asdict(run.result),
+        "clusters": None if run.clusters is None else list(run.clusters.cluster_of_agent),
+    }
+    (directory / RUN_FILE).write_text(json.dumps(meta, indent=1, default=_jsonable))
+    return directory
+
+
+def load_run(directory: str | Path) -> tuple[BaseAlgorithm, TrainConfig]:
+    """Reload a model saved by :func:`save_run` with its config (rebuild the env from it).
+
+    Raises:
+        FileNotFoundError: if ``directory`` holds no ``run.json`` or ``model.zip``.
+    """
+    directory = Path(directory)
+    for name in (RUN_FILE, MODEL_FILE):
+        if not (directory / name).is_file():
+            raise FileNotFoundError(
+                f"model={str(directory)!r} has no {name}; pass the output directory of 'ps-train train'"
+            )
+    meta = json.loads((directory / RUN_FILE).read_text())
+    config = TrainConfig(**meta["config"])
+    model = algorithm_class(config.algorithm).load(directory / MODEL_FILE, device="cpu")
+    return model, config
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, ClusterResult):
+        return list(value.cluster_of_agent)
+    return str(value)
