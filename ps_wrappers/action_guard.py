@@ -30,6 +30,12 @@ class ActionGuard:
         nvec = np.asarray(layout.action_nvec, dtype=np.int64)
         self._offsets = layout.mask_slice.start + np.concatenate([[0], np.cumsum(nvec)[:-1]]).astype(np.int64)
         self._rows = np.arange(len(self.names))
+        self._nvec = nvec[None, :]
+        self._mask_cols = layout.mask_slice
+
+    def _full_masks(self, obs: np.ndarray) -> bool:
+        """Whether every slot currently allows every action (homogeneous envs without env masks)."""
+        return bool(obs[:, self._mask_cols].min() > 0.5)
 
     def seed(self, seed: int) -> None:
         """Seed the random replacement."""
@@ -39,9 +45,12 @@ class ActionGuard:
         """Return the actions to apply and the slots whose action was replaced."""
         if self.layout.n_actions == 0:
             return actions, []
-        acts = np.asarray(actions).reshape(len(self._rows), -1).astype(np.int64)
+        acts = np.asarray(actions).reshape(len(self._rows), -1)
+        in_range = (acts >= 0) & (acts < self._nvec)
+        if self._full_masks(obs) and in_range.all():
+            return actions, []  # every action of every slot is valid: nothing to look up
+        acts = acts.astype(np.int64)
         cols = self._offsets[None, :] + acts
-        in_range = (acts >= 0) & (acts < np.asarray(self.layout.action_nvec)[None, :])
         ok = np.ones_like(in_range)
         ok[in_range] = obs[np.broadcast_to(self._rows[:, None], cols.shape)[in_range], cols[in_range]] > 0.5
         bad = ~(in_range & ok).all(axis=1) & (obs[:, self.layout.acting_index] > 0.5)

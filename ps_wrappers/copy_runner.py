@@ -33,12 +33,15 @@ __all__ = ["CopyRunner", "ParallelRunner", "TurnRunner", "reset_seed"]
 
 
 def reset_seed(base: int | None, copy: int, episode: int) -> int | None:
-    """The seed of a copy's ``episode``-th reset: deterministic, distinct per copy and episode."""
-    if base is None:
+    """The seed of a copy's ``episode``-th reset since :meth:`CopyRunner.seed`.
+
+    Only the first reset is seeded (``base + copy``); later auto-resets pass ``None`` so the env's
+    own generator carries on deterministically (Gymnasium's convention), which keeps rollouts
+    reproducible without paying for a fresh generator every episode.
+    """
+    if base is None or episode > 0:
         return None
-    if episode == 0:
-        return int(base) + int(copy)
-    return int(np.random.SeedSequence([base, copy, episode]).generate_state(1)[0])
+    return int(base) + int(copy)
 
 
 class CopyRunner:
@@ -119,7 +122,7 @@ class CopyRunner:
 
     def _team_info(self) -> dict:
         return {
-            "r": float(self._team_return),
+            "r": float(self._agent_returns.sum()),
             "l": self.length,
             "per_agent": dict(zip(self.agents, self._agent_returns.tolist())),
         }
@@ -128,13 +131,11 @@ class CopyRunner:
         self.length = 0
         self.t_start = time.perf_counter()
         self.returns[:] = 0.0
-        self._team_return = 0.0
         self._agent_returns = np.zeros(len(self.agents))
 
     def _add_rewards(self, rewards: np.ndarray) -> None:
         self.returns += rewards
         self._agent_returns += rewards
-        self._team_return += float(rewards.sum())
 
     def _finish_copy(self, dones: np.ndarray, infos: list[dict], rewards: np.ndarray) -> None:
         """All agents done: end lingering placeholders, attach team stats, reset the copy."""

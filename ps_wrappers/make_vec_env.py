@@ -123,9 +123,10 @@ def make_vec_env(
         env_fn: A PettingZoo ParallelEnv or AECEnv (only with ``n_envs=1``), or a zero-argument
             callable returning a fresh one (e.g. ``simple_spread_v3.parallel_env``).
         n_envs: Number of env copies; the vec env has ``n_envs * len(possible_agents)`` slots.
-        seed: Copy ``c`` is reset with ``seed + c``, later resets with seeds derived from
-            ``(seed, c, episode)``: two runs with one seed give identical rollouts. ``None``:
-            random. ``model = PPO(..., seed=s)`` reseeds through :meth:`VecEnv.seed`.
+        seed: Copy ``c`` is first reset with ``seed + c``; its later auto-resets continue the
+            env's own generator (Gymnasium's convention), so two runs with one seed give
+            identical rollouts. ``None``: random. ``PPO(..., seed=s)`` reseeds through
+            :meth:`VecEnv.seed`.
         pad: Pad heterogeneous observation and action spaces (an error if False and they differ).
         agent_ids: Include the agent one-hot segment (needed by agent-conditioned policies).
         aec_mode: For AEC envs: ``"auto"`` converts parallelizable envs to Parallel and steps

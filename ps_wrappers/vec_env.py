@@ -71,7 +71,7 @@ class PettingZooVecEnv(VecEnv):
         return self._obs.copy()
 
     def seed(self, seed: int | None = None) -> Sequence[int | None]:
-        """Seed copy ``c`` with ``seed + c`` at the next reset; later auto-resets derive from it."""
+        """Seed copy ``c`` with ``seed + c`` at the next reset; its auto-resets continue its RNG."""
         if seed is None:
             seed = int(np.random.randint(0, np.iinfo(np.uint32).max, dtype=np.uint32))
         self._seeds = [seed + i // self.n_agents for i in range(self.num_envs)]
