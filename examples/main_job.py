@@ -108,6 +108,8 @@ def main(argv: list[str] | None = None) -> dict[str, dict]:
     ]
     for name, r in results.items():
         lines.append(f"| {name} | {r['eval_return']:.2f} ± {r['eval_spread']:.2f} | {r['params']:,} | {r['seconds']:.0f} |")
+    for name, value in bps.scripted_returns(args.group_sizes, n_episodes=args.eval_episodes, seed=10_000).items():
+        lines.append(f"| scripted: go to {name} (reference) | {value:.2f} | 0 | 0 |")
     table = "\n".join(lines)
     print()
     print(table)

@@ -40,7 +40,7 @@ from pettingzoo.utils.env import ParallelEnv
 
 from integrations._validation import check_bool, check_int, check_int_sequence, check_seed
 
-__all__ = ["BlindParticleSpreadEnv", "parallel_env"]
+__all__ = ["BlindParticleSpreadEnv", "parallel_env", "scripted_returns"]
 
 _ENV = "integrations.bps"
 # MPE's discrete actions: no-op, left, right, down, up.
@@ -235,3 +235,30 @@ def parallel_env(
     ``heterogeneous=True`` for BPS-h (e.g. BPS-h(1): ``group_sizes=(5, 5, 5)``).
     """
     return BlindParticleSpreadEnv(group_sizes, heterogeneous, max_cycles, sensor_seed, shuffle_landmarks)
+
+
+def scripted_returns(
+    group_sizes: Sequence[int] = (5, 5, 5), n_episodes: int = 20, seed: int = 0, max_cycles: int = 25
+) -> dict[str, float]:
+    """Mean per-agent episode return of two scripted controllers: reference lines for learners.
+
+    ``"own landmark"`` steers each agent to its group's landmark (what identity makes possible);
+    ``"centre"`` steers every agent to the centre of all landmarks (the best a policy that cannot
+    tell the groups apart does, the local optimum the SePS paper describes for FuPS). Both pick
+    the move that best points at the target, braking by half the current velocity.
+    """
+    env = BlindParticleSpreadEnv(group_sizes, max_cycles=max_cycles)
+    out: dict[str, float] = {}
+    for name in ("own landmark", "centre"):
+        total = 0.0
+        for episode in range(n_episodes):
+            env.reset(seed=seed + episode)
+            targets = env.landmarks[env.groups] if name == "own landmark" else env.landmarks.mean(0)
+            while env.agents:
+                goal = targets - env._pos - 0.5 * env._vel
+                moves = (goal @ _MOVES.T).argmax(1)
+                moves[np.linalg.norm(goal, axis=-1) < 0.05] = 0
+                _, rewards, _, _, _ = env.step(dict(zip(env.possible_agents, moves.tolist())))
+                total += sum(rewards.values())
+        out[name] = total / (n_episodes * env.n_agents)
+    return out

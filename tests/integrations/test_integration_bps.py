@@ -137,3 +137,9 @@ def test_landmark_slots_fixed_by_default_and_shuffled_on_request() -> None:
         orders_shuffled.add(tuple(shuffled.landmark_order))
     assert orders_fixed == {(0, 1, 2, 3)}
     assert len(orders_shuffled) > 1
+
+
+def test_scripted_references_own_landmark_beats_centre() -> None:
+    refs = bps.scripted_returns((2, 2, 2), n_episodes=5, seed=0)
+    assert set(refs) == {"own landmark", "centre"}
+    assert refs["own landmark"] > refs["centre"] + 4.0  # identity is worth a lot on BPS
