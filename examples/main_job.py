@@ -7,7 +7,7 @@ group's landmark but cannot observe their own colour. Fully shared parameters wi
 pruning mask of the shared network (SNP-PS) can. Prints a results table and writes a plot of the
 learning curves.
 
-Usage: python -m examples.main_job [--steps 200000] [--seeds 0] [--out out/main_job]
+Usage: python -m examples.main_job [--steps 200000] [--seeds 0 1] [--out out/main_job]
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class Args:
 
     steps: int = 200_000
     """PPO environment steps per method and seed (agent-steps: one per slot)."""
-    seeds: tuple[int, ...] = (0,)
+    seeds: tuple[int, ...] = (0, 1)
     """Training seeds; the table reports the mean over them."""
     group_sizes: tuple[int, ...] = (2, 2, 2)
     """Agents per colour group of BPS."""
