@@ -59,15 +59,15 @@ class EnvSetting:
 _PPO = {"n_steps": 128, "batch_size": 1024, "n_epochs": 10, "learning_rate": 1e-3}
 
 ENVS: dict[str, EnvSetting] = {
-    "bps": EnvSetting("BPS (2+2+2)", "bps", {"group_sizes": (2, 2, 2)}, 220_000, (0, 1),
+    "bps": EnvSetting("BPS (2+2+2)", "bps", {"group_sizes": (2, 2, 2)}, 220_000, (0, 1, 2),
                       {**_PPO, "ent_coef": 0.0, "gamma": 0.95}),
     "lbf": EnvSetting("LBF 8x8, levels 1,1,1,2,2,2, food level 2", "lbforaging",
                       {"field_size": 8, "players": 6, "max_num_food": 6,
                        "player_levels": (1, 1, 1, 2, 2, 2), "food_level": 2},
-                      200_000, (0, 1), {**_PPO, "ent_coef": 0.01, "gamma": 0.99}),
-    "crware": EnvSetting("C-RWARE(1)", "crware", {}, 60_000, (0,),
+                      200_000, (0, 1, 2), {**_PPO, "ent_coef": 0.01, "gamma": 0.99}),
+    "crware": EnvSetting("C-RWARE(1)", "crware", {}, 60_000, (0, 1),
                          {**_PPO, "ent_coef": 0.01, "gamma": 0.99}),
-    "swc": EnvSetting("simple_world_comm_v3", "mpe2.simple_world_comm_v3", {}, 60_000, (0,),
+    "swc": EnvSetting("simple_world_comm_v3", "mpe2.simple_world_comm_v3", {}, 60_000, (0, 1),
                       {**_PPO, "ent_coef": 0.0, "gamma": 0.95}),
 }
 """Suite env key -> setting."""
@@ -212,7 +212,11 @@ def main(argv: list[str] | None = None) -> str:
     records = [r for r in map(json.loads, log.read_text().splitlines()) if r["id"] in wanted]
     text = write_results(records, args.out, args)
     print(text)
-    print(f"suite wall time {time.perf_counter() - start:.0f}s; wrote {args.out / 'results.md'}")
+    wall = time.perf_counter() - start
+    if jobs:
+        with (args.out / "wall_times.txt").open("a") as f:
+            f.write(f"{time.strftime('%Y-%m-%d %H:%M')} {len(jobs)} runs, {args.workers} workers: {wall:.0f}s\n")
+    print(f"suite wall time {wall:.0f}s; wrote {args.out / 'results.md'}")
     return text
 
 
