@@ -110,7 +110,7 @@ def run_one(job: tuple[dict[str, Any], int, dict[str, Any]]) -> dict[str, Any]:
     if config["sparsity"] > 0:
         policy = SparseEvolvedQPolicy
         policy_kwargs.update(sparsity=config["sparsity"], evolve=config["evolve"])
-    value_pieces = {} if config["mast"] else {"td_lambda": False, "soft_mellowmax": False, "dual_buffer": False}
+    value_pieces: dict[str, Any] = {} if config["mast"] else {"td_lambda": False, "soft_mellowmax": False, "dual_buffer": False}
     model = MASTDQN(
         policy,
         venv,

@@ -140,5 +140,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     return {}
 
 
-if __name__ == "__main__":
+def console() -> int:
+    """The ``ps-train`` console script: run :func:`main`, exit status 0 on success."""
     main()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(console())

@@ -78,7 +78,7 @@ METHODS: dict[str, MethodSpec] = {
         MethodSpec("AdaPS", PrunedMaskPolicy, PrunedMaskQPolicy, {"method": "adaps"}, identity_clusters=True,
                    description="one network, neuron mask per identity cluster"),
         MethodSpec("Sparse+id", SparseEvolvedPolicy, SparseEvolvedQPolicy, {"agent_id": True},
-                   description="FuPS+id with 90%%-sparse RigL-evolved weights (MAST)"),
+                   description="FuPS+id with 90%-sparse RigL-evolved weights (MAST)"),
     )
 }
 """Lower-case method name -> :class:`MethodSpec`."""

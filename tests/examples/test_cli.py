@@ -89,3 +89,17 @@ def test_unknown_method_and_env_are_clear_errors(tmp_path: Path) -> None:
 def test_evaluate_without_a_run_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="has no run.json; pass the output directory"):
         cli.main(["evaluate", "--model", str(tmp_path)])
+
+
+def test_console_script_exits_zero_and_lists_methods(capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+
+    from examples import cli
+
+    argv, sys.argv = sys.argv, ["ps-train", "methods"]
+    try:
+        assert cli.console() == 0
+    finally:
+        sys.argv = argv
+    out = capsys.readouterr().out
+    assert "SNP-PS" in out and "90%-sparse" in out and "{}" not in out
