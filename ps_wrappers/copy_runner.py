@@ -104,7 +104,7 @@ class CopyRunner:
         if self.placeholder_masks is not None:
             row[self._ms] = self.placeholder_masks[j]
 
-    def _end_episode(self, j: int, infos: list[dict], dones: np.ndarray, truncated: bool, terminal: np.ndarray) -> None:
+    def _end_episode(self, j: int, infos: Any, dones: np.ndarray, truncated: bool, terminal: np.ndarray) -> None:
         """Mark slot ``j`` done with its terminal observation and, for a real agent, its stats."""
         dones[j] = True
         info = dict(infos[j])
@@ -137,7 +137,7 @@ class CopyRunner:
         self.returns += rewards
         self._agent_returns += rewards
 
-    def _finish_copy(self, dones: np.ndarray, infos: list[dict], rewards: np.ndarray) -> None:
+    def _finish_copy(self, dones: np.ndarray, infos: Any) -> None:
         """All agents done: end lingering placeholders, attach team stats, reset the copy."""
         for j in range(len(self.agents)):
             if not dones[j]:
@@ -243,7 +243,7 @@ class ParallelRunner(CopyRunner):
                 self.live[j] = True
                 self._write_live(j, a, obs[a], True)
         if not still:
-            self._finish_copy(dones, infos, rewards)
+            self._finish_copy(dones, infos)
 
 
 class TurnRunner(CopyRunner):
@@ -255,7 +255,8 @@ class TurnRunner(CopyRunner):
 
     env: AECEnv
 
-    def _skip_dead(self, dones: np.ndarray, infos: list[dict]) -> None:
+    def _skip_dead(self) -> None:
+        """Step ``None`` for every selected agent that is already done (PettingZoo's dead steps)."""
         env = self.env
         while env.agents:
             sel = env.agent_selection
@@ -279,7 +280,7 @@ class TurnRunner(CopyRunner):
         if self.static_masks is not None and any("action_mask" in i for i in self.env.infos.values()):
             self.dynamic_masks = True
         self.live[:] = False
-        self._skip_dead(np.zeros(len(self.agents), bool), [{} for _ in self.agents])
+        self._skip_dead()
         self._write_all()
         for dead in np.flatnonzero(~self.live).tolist():
             self._write_placeholder(dead)
@@ -307,13 +308,13 @@ class TurnRunner(CopyRunner):
                 self._end_episode(j, infos, dones, bool(env.truncations[a] and not env.terminations[a]), self.rows[j].copy())
                 self.live[j] = False
                 self._write_placeholder(j)
-        self._skip_dead(dones, infos)
+        self._skip_dead()
         for a in env.agents:  # agents that appeared mid-episode end their placeholder episode
             j = self.index[a]
             if not self.live[j]:
                 self._end_episode(j, infos, dones, False, self.rows[j].copy())
         if not env.agents:
-            self._finish_copy(dones, infos, rewards)
+            self._finish_copy(dones, infos)
         else:
             self._write_all()
 
