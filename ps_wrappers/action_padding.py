@@ -333,7 +333,9 @@ def pad_actions(
             act_fns[a] = None if own[a] == dst else _multidiscrete_fn(a, own[a], guard)
             static[a] = _static(own[a], dst)
         elif isinstance(dst, spaces.Box):
-            act_fns[a] = None if own[a] == dst else _box_fn(own[a], dst)
+            # Inside make_vec_env (check_actions=False) SB3 already clips to the padded bounds, which
+            # equal an unpadded agent's own; standalone, every agent's actions are clipped.
+            act_fns[a] = _box_fn(own[a], dst) if (check_actions or own[a] != dst) else None
         else:
             act_fns[a] = None if own[a] == dst else make_unpadder(own[a], dst)
     transform = AgentTransform(

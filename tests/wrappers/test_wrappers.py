@@ -216,3 +216,14 @@ def test_indicator_on_each_space_kind() -> None:
         else:
             assert_same(y["pos"], x["pos"])
             assert_same(y["agent_indicator"], np.eye(k, dtype=np.float32)[i])
+
+
+def test_box_actions_of_unpadded_agents_are_clipped_too() -> None:
+    obs = {"big": spaces.Box(0, 1, (2,), np.float32), "small": spaces.Box(0, 1, (2,), np.float32)}
+    acts = {"big": spaces.Box(-1, 1, (3,), np.float32), "small": spaces.Box(-0.5, 0.5, (2,), np.float32)}
+    env = pad_actions(SpaceMapEnv(obs, acts))
+    inner = env.unwrapped
+    env.reset(seed=0)
+    env.step({"big": np.array([5.0, -5.0, 0.2], np.float32), "small": np.array([0.9, -0.9, 0.7], np.float32)})
+    np.testing.assert_array_equal(inner.received[-1]["big"], np.array([1.0, -1.0, 0.2], np.float32))
+    np.testing.assert_array_equal(inner.received[-1]["small"], np.array([0.5, -0.5], np.float32))
