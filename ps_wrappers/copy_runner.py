@@ -93,7 +93,10 @@ class CopyRunner:
             if not acting:
                 row[self._ms] = self.placeholder_masks[j]  # type: ignore[index]
             elif self.dynamic_masks:
-                row[self._ms] = self.env.action_mask(agent)
+                if isinstance(o, dict) and "action_mask" in o:  # padded by pad_actions already
+                    row[self._ms] = self.static_masks[j] * np.asarray(o["action_mask"]).reshape(-1)
+                else:  # the env reports masks in infos
+                    row[self._ms] = self.env.action_mask(agent)
             else:
                 row[self._ms] = self.static_masks[j]
 
