@@ -16,7 +16,25 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo.utils.env import ParallelEnv
 
-__all__ = ["SpaceMapEnv", "DyingAgentsEnv", "AgentIdentityEnv"]
+__all__ = ["SameSpacesEnv", "SpaceMapEnv", "DyingAgentsEnv", "AgentIdentityEnv"]
+
+
+class SameSpacesEnv(ParallelEnv):
+    """Base of test envs whose agents all share one observation space and one action space.
+
+    Subclasses set ``self._obs_space`` and ``self._act_space`` in ``__init__``.
+    """
+
+    _obs_space: spaces.Space
+    _act_space: spaces.Space
+
+    def observation_space(self, agent: Any) -> spaces.Space:
+        """The observation space shared by every agent."""
+        return self._obs_space
+
+    def action_space(self, agent: Any) -> spaces.Space:
+        """The action space shared by every agent."""
+        return self._act_space
 
 
 class SpaceMapEnv(ParallelEnv):
@@ -113,7 +131,7 @@ class SpaceMapEnv(ParallelEnv):
         return obs, rew, terms, truncs, infos
 
 
-class DyingAgentsEnv(ParallelEnv):
+class DyingAgentsEnv(SameSpacesEnv):
     """Agents ``agent_0 .. agent_{n-1}``; agent ``i`` terminates after ``lifetimes[i]`` steps.
 
     Each step every live agent gets reward 1; the observation is ``[t / 100, i / n]``. The episode
@@ -134,14 +152,6 @@ class DyingAgentsEnv(ParallelEnv):
         self._act_space = spaces.Discrete(3)
         self.received: list[dict[str, Any]] = []
         self._t = 0
-
-    def observation_space(self, agent: str) -> spaces.Space:
-        """Box(0, 10, (2,)) for every agent."""
-        return self._obs_space
-
-    def action_space(self, agent: str) -> spaces.Space:
-        """Discrete(3) for every agent."""
-        return self._act_space
 
     def _obs(self, agent: str) -> np.ndarray:
         i = self.possible_agents.index(agent)
@@ -172,7 +182,7 @@ class DyingAgentsEnv(ParallelEnv):
         return obs, rew, terms, truncs, infos
 
 
-class AgentIdentityEnv(ParallelEnv):
+class AgentIdentityEnv(SameSpacesEnv):
     """Identical observations, different optimal actions: the test of agent indication.
 
     Every agent observes the same random vector each step; agent ``i`` gets reward 1 for action
@@ -204,14 +214,6 @@ class AgentIdentityEnv(ParallelEnv):
         self._act_space = spaces.Discrete(n_actions)
         self._rng = np.random.default_rng()
         self._t = 0
-
-    def observation_space(self, agent: str) -> spaces.Space:
-        """The shared Box(-1, 1, (obs_dim,))."""
-        return self._obs_space
-
-    def action_space(self, agent: str) -> spaces.Space:
-        """Discrete(n_actions) for every agent."""
-        return self._act_space
 
     def optimal_action(self, agent: str) -> int:
         """The rewarded action of ``agent``."""

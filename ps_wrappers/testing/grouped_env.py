@@ -12,12 +12,13 @@ from typing import Any
 
 import numpy as np
 from gymnasium import spaces
-from pettingzoo.utils.env import ParallelEnv
+
+from ps_wrappers.testing.envs import SameSpacesEnv
 
 __all__ = ["GroupedAgentsEnv"]
 
 
-class GroupedAgentsEnv(ParallelEnv):
+class GroupedAgentsEnv(SameSpacesEnv):
     """Agents move a point in ``[-1, 1]^obs_dim``; groups differ in reward or in dynamics.
 
     Agent ``i`` observes its own point ``x``. Action ``a`` moves it by ``0.2 * E[a]`` (clipped),
@@ -78,14 +79,6 @@ class GroupedAgentsEnv(ParallelEnv):
         self._rng = np.random.default_rng()
         self._pos = np.zeros((len(self.groups), obs_dim))
         self._t = 0
-
-    def observation_space(self, agent: str) -> spaces.Space:
-        """Box(-1, 1, (obs_dim,)) for every agent."""
-        return self._obs_space
-
-    def action_space(self, agent: str) -> spaces.Space:
-        """Discrete(n_actions) for every agent."""
-        return self._act_space
 
     def group_of(self, agent: str) -> int:
         """The true group of ``agent``."""
