@@ -52,6 +52,10 @@ class Args:
     """Env copies (slots = n_envs * n_agents)."""
     hidden: int = 128
     """Width of the two hidden layers of the Q-network."""
+    update_interval: int = 200
+    """Gradient steps between RigL topology updates (MAST Table 4: 200)."""
+    zeta: float = 0.5
+    """Initial RigL update fraction (MAST Table 4: 0.5)."""
     eval_episodes: int = 10
     """Greedy evaluation episodes per env copy at the end of training."""
     curve_points: int = 16
@@ -109,7 +113,12 @@ def run_one(job: tuple[dict[str, Any], int, dict[str, Any]]) -> dict[str, Any]:
     policy: Any = FullSharingQPolicy
     if config["sparsity"] > 0:
         policy = SparseEvolvedQPolicy
-        policy_kwargs.update(sparsity=config["sparsity"], evolve=config["evolve"])
+        policy_kwargs.update(
+            sparsity=config["sparsity"],
+            evolve=config["evolve"],
+            update_interval=args.update_interval,
+            zeta=args.zeta,
+        )
     value_pieces: dict[str, Any] = {} if config["mast"] else {"td_lambda": False, "soft_mellowmax": False, "dual_buffer": False}
     model = MASTDQN(
         policy,

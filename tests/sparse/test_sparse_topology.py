@@ -236,3 +236,42 @@ def test_set_horizon_validates():
     assert topo.t_end == 50
     with pytest.raises(ValueError, match=r"SparseTopology.set_horizon: t_end must be a positive"):
         topo.set_horizon(-3)
+
+
+def _fit_sparse_inputs(evolve: bool, seed: int = 0, steps: int = 1200) -> tuple[float, float]:
+    """Regress a target on 4 of 64 inputs with a 95%-sparse MLP; returns (test MSE, input density
+    of the 4 relevant inputs in the first layer)."""
+    relevant, width = 4, 128
+    g = torch.Generator().manual_seed(1234)
+    w_in, w_out = torch.randn(relevant, 16, generator=g), torch.randn(16, 1, generator=g)
+
+    def target(x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(x[:, :relevant] @ w_in) @ w_out
+
+    torch.manual_seed(seed)
+    net = nn.Sequential(
+        nn.Linear(64, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU(), nn.Linear(width, 1)
+    )
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+    SparseTopology(
+        net, opt, sparsity=0.95, evolve=evolve, update_interval=50, t_end=int(0.75 * steps)
+    )
+    for _ in range(steps):
+        x = torch.randn(64, 64)
+        loss = (net(x) - target(x)).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    x = torch.randn(4096, 64)
+    with torch.no_grad():
+        mse = float((net(x) - target(x)).pow(2).mean())
+    return mse, float(net[0].weight_mask[:, :relevant].float().mean())
+
+
+def test_rigl_moves_connections_to_the_relevant_inputs_and_beats_a_static_mask():
+    # 60 of 64 inputs are noise: a random static mask spends ~94% of its first layer on them,
+    # RigL's gradient-based growth moves connections to the 4 inputs the target depends on.
+    static_mse, static_density = _fit_sparse_inputs(evolve=False)
+    rigl_mse, rigl_density = _fit_sparse_inputs(evolve=True)
+    assert rigl_density > 2 * static_density
+    assert rigl_mse < 0.3 * static_mse   # measured: 0.022 vs 0.31 (seed 0)
