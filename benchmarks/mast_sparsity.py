@@ -119,7 +119,11 @@ def run_one(job: tuple[dict[str, Any], int, dict[str, Any]]) -> dict[str, Any]:
             update_interval=args.update_interval,
             zeta=args.zeta,
         )
-    value_pieces: dict[str, Any] = {} if config["mast"] else {"td_lambda": False, "soft_mellowmax": False, "dual_buffer": False}
+    value_pieces: dict[str, Any] = (
+        {}
+        if config["mast"]
+        else {"td_lambda": False, "soft_mellowmax": False, "dual_buffer": False}
+    )
     model = MASTDQN(
         policy,
         venv,
@@ -152,7 +156,12 @@ def run_one(job: tuple[dict[str, Any], int, dict[str, Any]]) -> dict[str, Any]:
                 if "episode" in info:
                     self.returns.append(float(info["episode"]["r"]))
             if self.num_timesteps >= self.next_point:
-                curve.append((self.num_timesteps, float(np.mean(self.returns)) if self.returns else float("nan")))
+                curve.append(
+                    (
+                        self.num_timesteps,
+                        float(np.mean(self.returns)) if self.returns else float("nan"),
+                    )
+                )
                 self.returns = []
                 self.next_point += window
             return True
@@ -268,7 +277,13 @@ def plot(results: list[dict[str, Any]], path: str) -> None:
 
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
     names = sorted({r["name"] for r in results})
-    colours = {"dense": "black", "static-0.8": "tab:orange", "static-0.9": "tab:red", "rigl-0.8": "tab:cyan", "rigl-0.9": "tab:blue"}
+    colours = {
+        "dense": "black",
+        "static-0.8": "tab:orange",
+        "static-0.9": "tab:red",
+        "rigl-0.8": "tab:cyan",
+        "rigl-0.9": "tab:blue",
+    }
     for ax, mode in zip(axes[:2], ("plain", "mast")):
         for name in names:
             topo, m = name.split("/")
@@ -297,7 +312,9 @@ def plot(results: list[dict[str, Any]], path: str) -> None:
 
 def parse_args() -> Args:
     """Command-line options from the fields of :class:`Args`."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     defaults = Args()
     for name, value in asdict(defaults).items():
         flag = f"--{name.replace('_', '-')}"
@@ -313,7 +330,10 @@ def main() -> None:
     """Run every configuration and seed, then print the table and write JSON and PNG."""
     args = parse_args()
     jobs = [(c, seed, asdict(args)) for seed in args.seeds for c in configurations(args)]
-    print(f"{len(jobs)} runs of {args.total_timesteps} agent-steps on {args.procs} processes", flush=True)
+    print(
+        f"{len(jobs)} runs of {args.total_timesteps} agent-steps on {args.procs} processes",
+        flush=True,
+    )
     start = time.time()
     random = random_return(args)
     print(f"random actions: {random:.2f}", flush=True)
