@@ -44,8 +44,12 @@ class Args:
     """Seeds; each configuration is trained once per seed."""
     sparsities: list[float] = field(default_factory=lambda: [0.8, 0.9])
     """Sparsity levels of the static and evolved networks."""
+    task: str = "spread"
+    """``spread``: mpe2 simple_spread (cooperative); ``bps``: blind-particle spread (SePS)."""
     n_agents: int = 2
     """Agents (and landmarks) of simple_spread."""
+    groups: list[int] = field(default_factory=lambda: [2, 2, 2])
+    """Group sizes of blind-particle spread (``--task bps``)."""
     max_cycles: int = 25
     """Episode length."""
     n_envs: int = 4
@@ -56,6 +60,8 @@ class Args:
     """Gradient steps between RigL topology updates (MAST Table 4: 200)."""
     zeta: float = 0.5
     """Initial RigL update fraction (MAST Table 4: 0.5)."""
+    sparse_init: str = "dense"
+    """Initialisation of the sparse networks: ``dense`` (masked) or ``fan_in`` (rescaled)."""
     eval_episodes: int = 10
     """Greedy evaluation episodes per env copy at the end of training."""
     curve_points: int = 16
@@ -86,12 +92,26 @@ def configurations(args: Args) -> list[dict[str, Any]]:
     return configs
 
 
+def make_env_fn(args: Args) -> Any:
+    """The benchmark task's env constructor."""
+    if args.task == "bps":
+        from integrations import bps
+
+        return lambda: bps.parallel_env(group_sizes=tuple(args.groups), max_cycles=args.max_cycles)
+    if args.task != "spread":
+        raise ValueError(f"--task must be 'spread' or 'bps', got {args.task!r}")
+    from mpe2 import simple_spread_v3
+
+    return lambda: simple_spread_v3.parallel_env(
+        N=args.n_agents, max_cycles=args.max_cycles, continuous_actions=False
+    )
+
+
 def run_one(job: tuple[dict[str, Any], int, dict[str, Any]]) -> dict[str, Any]:
     """Train and evaluate one configuration with one seed (in a worker process)."""
     import torch
 
     torch.set_num_threads(1)
-    from mpe2 import simple_spread_v3
     from stable_baselines3.common.callbacks import BaseCallback
 
     import ps_wrappers
@@ -103,12 +123,7 @@ def run_one(job: tuple[dict[str, Any], int, dict[str, Any]]) -> dict[str, Any]:
     config, seed, raw = job
     args = Args(**raw)
 
-    def env_fn() -> Any:
-        return simple_spread_v3.parallel_env(
-            N=args.n_agents, max_cycles=args.max_cycles, continuous_actions=False
-        )
-
-    venv = ps_wrappers.make_vec_env(env_fn, n_envs=args.n_envs, seed=seed)
+    venv = ps_wrappers.make_vec_env(make_env_fn(args), n_envs=args.n_envs, seed=seed)
     policy_kwargs: dict[str, Any] = {"agent_id": True, "net_arch": [args.hidden, args.hidden]}
     policy: Any = FullSharingQPolicy
     if config["sparsity"] > 0:
@@ -118,6 +133,7 @@ def run_one(job: tuple[dict[str, Any], int, dict[str, Any]]) -> dict[str, Any]:
             evolve=config["evolve"],
             update_interval=args.update_interval,
             zeta=args.zeta,
+            sparse_init=args.sparse_init,
         )
     value_pieces: dict[str, Any] = (
         {}
@@ -191,17 +207,10 @@ def run_one(job: tuple[dict[str, Any], int, dict[str, Any]]) -> dict[str, Any]:
 
 def random_return(args: Args, seed: int = 1000) -> float:
     """Mean episode return per agent of uniformly random (valid) actions: the score's zero."""
-    from mpe2 import simple_spread_v3
-
     import ps_wrappers
     from policies.action_masks import random_valid_actions
 
-    def env_fn() -> Any:
-        return simple_spread_v3.parallel_env(
-            N=args.n_agents, max_cycles=args.max_cycles, continuous_actions=False
-        )
-
-    venv = ps_wrappers.make_vec_env(env_fn, n_envs=args.n_envs, seed=seed)
+    venv = ps_wrappers.make_vec_env(make_env_fn(args), n_envs=args.n_envs, seed=seed)
     layout = ps_wrappers.get_layout(venv.observation_space)
     rng = np.random.default_rng(seed)
 
@@ -319,7 +328,7 @@ def parse_args() -> Args:
     for name, value in asdict(defaults).items():
         flag = f"--{name.replace('_', '-')}"
         if isinstance(value, list):
-            kind = float if name == "sparsities" else (int if name == "seeds" else str)
+            kind = float if name == "sparsities" else (int if name in ("seeds", "groups") else str)
             parser.add_argument(flag, nargs="*", type=kind, default=value)
         else:
             parser.add_argument(flag, type=type(value), default=value)

@@ -41,6 +41,7 @@ from torch import nn
 __all__ = [
     "MASK_NAME",
     "DENSITY_METHODS",
+    "SPARSE_INITS",
     "SparseTopology",
     "cosine_update_fraction",
     "erdos_renyi_densities",
@@ -52,6 +53,7 @@ MASK_NAME = "weight_mask"
 """Name of the boolean buffer that every sparse ``nn.Linear`` carries next to its ``weight``."""
 
 DENSITY_METHODS = ("erdos_renyi", "uniform")
+SPARSE_INITS = ("dense", "fan_in")
 
 
 def erdos_renyi_densities(shapes: Sequence[tuple[int, int]], sparsity: float) -> list[float]:
@@ -162,6 +164,11 @@ class SparseTopology(nn.Module):
         zeta: Initial update fraction ``zeta`` (MAST Table 4: 0.5).
         t_end: Optimizer step at which evolution stops (RigL uses 75% of training). ``None``:
             ``100 * update_interval`` until :meth:`set_horizon` is called.
+        sparse_init: ``"dense"`` keeps each layer's own initialisation, masked (RigL, MAST);
+            ``"fan_in"`` rescales every unit's initial incoming weights by
+            ``sqrt(in_features / active_fan_in)``, so that a unit with few active inputs starts
+            with the variance the dense initialisation gives a full unit (the sparse-aware
+            initialisation of Evci et al., 2022, "Gradient Flow in Sparse Neural Networks").
         exclude: Substrings of layer names that stay dense.
         mirrors: Modules with the same layer names as ``root`` (e.g. a DQN target network) whose
             layers get a copy of every mask and are multiplied by it before each forward pass
@@ -170,7 +177,8 @@ class SparseTopology(nn.Module):
 
     Raises:
         ValueError: for a sparsity outside ``[0, 1)``, a non-positive interval or horizon, a
-            ``zeta`` outside ``(0, 1]``, an unknown density method, or no layer to sparsify.
+            ``zeta`` outside ``(0, 1]``, an unknown density method or initialisation, or no
+            layer to sparsify.
     """
 
     step: torch.Tensor
@@ -187,6 +195,7 @@ class SparseTopology(nn.Module):
         update_interval: int = 200,
         zeta: float = 0.5,
         t_end: int | None = None,
+        sparse_init: str = "dense",
         exclude: Iterable[str] = (),
         mirrors: Sequence[nn.Module] = (),
         owner: str = "SparseTopology",
@@ -197,6 +206,10 @@ class SparseTopology(nn.Module):
             raise ValueError(
                 f"{owner}: density_method={density_method!r} is unknown; use one of "
                 f"{DENSITY_METHODS}."
+            )
+        if sparse_init not in SPARSE_INITS:
+            raise ValueError(
+                f"{owner}: sparse_init={sparse_init!r} is unknown; use one of {SPARSE_INITS}."
             )
         if (
             isinstance(update_interval, bool)
@@ -219,6 +232,7 @@ class SparseTopology(nn.Module):
         self.owner = owner
         self.target_sparsity = float(sparsity)
         self.density_method = density_method
+        self.sparse_init = sparse_init
         self.evolve = bool(evolve)
         self.update_interval = update_interval
         self.zeta = float(zeta)
@@ -271,10 +285,14 @@ class SparseTopology(nn.Module):
                 flat[torch.randperm(n, device=layer.weight.device)[:n_active]] = True
                 mask = flat.view_as(layer.weight)
                 layer.register_buffer(MASK_NAME, mask)
-                layer.weight.mul_(mask)
+                scale = mask.to(layer.weight.dtype)
+                if self.sparse_init == "fan_in":
+                    fan_in = mask.sum(dim=1, keepdim=True).clamp(min=1).to(layer.weight.dtype)
+                    scale = scale * torch.sqrt(layer.in_features / fan_in)
+                layer.weight.mul_(scale)
                 for mirror in self._mirror_layers:
                     mirror[j].register_buffer(MASK_NAME, mask.clone())
-                    mirror[j].weight.mul_(mask)
+                    mirror[j].weight.mul_(scale)
 
     def _register_hooks(self) -> None:
         for j, (_, layer) in enumerate(self._layers):
@@ -452,7 +470,8 @@ class SparseTopology(nn.Module):
         """Sparsity, method and schedule."""
         return (
             f"layers={len(self._layers)}, sparsity={self.target_sparsity}, "
-            f"density_method={self.density_method!r}, evolve={self.evolve}, "
+            f"density_method={self.density_method!r}, sparse_init={self.sparse_init!r}, "
+            f"evolve={self.evolve}, "
             f"update_interval={self.update_interval}, zeta={self.zeta}"
         )
 

@@ -29,6 +29,7 @@ SPARSE_DEFAULTS: dict[str, Any] = {
     "update_interval": 200,
     "zeta": 0.5,
     "t_end": None,
+    "sparse_init": "dense",
     "sparse_exclude": (),
 }
 """Defaults of the sparse policy kwargs (MAST section 4.1 and Table 4; RigL for ``T_end``)."""
@@ -48,6 +49,9 @@ class SparseEvolutionMixin:
         t_end: Optimizer step at which evolution stops; ``None`` until
             :func:`policies.sparse_training.set_evolution_horizon` (called by ``MASTDQN.learn``)
             sets it, ``100 * update_interval`` meanwhile.
+        sparse_init: ``"dense"`` (default): the policy's own initialisation, masked;
+            ``"fan_in"``: each unit's initial weights rescaled to its active fan-in (see
+            :class:`~policies.sparse.SparseTopology`).
         sparse_exclude: Substrings of layer names that stay dense.
     """
 
@@ -62,6 +66,7 @@ class SparseEvolutionMixin:
         update_interval: int = 200,
         zeta: float = 0.5,
         t_end: int | None = None,
+        sparse_init: str = "dense",
         sparse_exclude: Sequence[str] = (),
         **kwargs: Any,
     ) -> None:
@@ -72,6 +77,7 @@ class SparseEvolutionMixin:
             "update_interval": update_interval,
             "zeta": zeta,
             "t_end": t_end,
+            "sparse_init": sparse_init,
             "sparse_exclude": tuple(sparse_exclude),
         }
         super().__init__(*args, **kwargs)

@@ -107,12 +107,13 @@ def test_policy_only_save_load_keeps_the_sparse_options(venv, tmp_path):
         n_steps=32,
         batch_size=64,
         seed=0,
-        policy_kwargs=dict(SPARSE, zeta=0.3),
+        policy_kwargs=dict(SPARSE, zeta=0.3, sparse_init="fan_in"),
     )
     model.learn(64)
     model.policy.save(tmp_path / "policy")
     policy = SparseEvolvedPolicy.load(tmp_path / "policy")
     assert policy.sparse_options["zeta"] == 0.3 and policy.sparse_topology.zeta == 0.3
+    assert policy.sparse_topology.sparse_init == "fan_in"
     assert int(policy.sparse_topology.step) == int(model.policy.sparse_topology.step)
     for (_, a), (_, b) in zip(model.policy.sparse_topology.layers, policy.sparse_topology.layers):
         assert torch.equal(a.weight_mask, b.weight_mask)

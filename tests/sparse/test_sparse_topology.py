@@ -82,6 +82,8 @@ def test_bad_schedule_arguments_are_named():
         SparseTopology(net, opt, t_end=0)
     with pytest.raises(ValueError, match="density_method='er' is unknown"):
         SparseTopology(net, opt, density_method="er")
+    with pytest.raises(ValueError, match=r"sparse_init='kaiming' is unknown; use one of"):
+        SparseTopology(net, opt, sparse_init="kaiming")
     with pytest.raises(ValueError, match="found no trainable nn.Linear layer"):
         SparseTopology(net, opt, exclude=("",))
 
@@ -102,6 +104,31 @@ def test_initial_masks_have_the_target_sparsity_and_zero_weights():
     for _, layer in topo.layers:
         assert layer.weight_mask.dtype == torch.bool
         assert "weight_mask" in dict(layer.named_buffers())
+
+
+def test_fan_in_init_rescales_every_unit_to_its_active_inputs_and_keeps_the_mirror_a_copy():
+    net, target = _mlp(0), _mlp(0)
+    dense = [layer.weight.detach().clone() for layer in net if isinstance(layer, nn.Linear)]
+    topo = SparseTopology(
+        net,
+        torch.optim.Adam(net.parameters()),
+        sparsity=0.9,
+        sparse_init="fan_in",
+        mirrors=[target],
+    )
+    for (name, layer), before in zip(topo.layers, dense):
+        mask = layer.weight_mask
+        fan_in = mask.sum(dim=1, keepdim=True).clamp(min=1)
+        expected = before * mask * torch.sqrt(layer.in_features / fan_in)
+        assert torch.allclose(layer.weight.detach(), expected)
+        assert torch.equal(
+            dict(target.named_modules())[name].weight.detach(), layer.weight.detach()
+        )
+    # a unit with a tenth of its inputs starts with the spread of a dense unit, not a tenth of it
+    hidden = topo.layers[1][1]
+    assert float(hidden.weight.detach().pow(2).sum(dim=1).mean()) == pytest.approx(
+        float(dense[1].pow(2).sum(dim=1).mean()), rel=0.3
+    )
 
 
 @pytest.mark.parametrize("optimizer", [torch.optim.Adam, torch.optim.RMSprop, torch.optim.SGD])
