@@ -74,6 +74,9 @@ class Args:
     """Where to write the raw results."""
     out_png: str = "docs/mast_benchmark.png"
     """Where to write the plot."""
+    merge: list[str] = field(default_factory=list)
+    """Train nothing: merge these result JSON files (e.g. runs of other seeds), print the table
+    and write ``--out-json`` and ``--out-png``. The files must share the task and network."""
 
 
 def configurations(args: Args) -> list[dict[str, Any]]:
@@ -257,21 +260,31 @@ def summarise(results: list[dict[str, Any]], args: Args, random: float) -> str:
     lines = [
         f"Random actions: {random:.2f}.",
         "",
-        "| configuration | sparsity | final return (mean ± std) | score vs dense DQN | score vs dense, same targets | train FLOPs | infer FLOPs | model size | s/run |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| configuration | sparsity | final return (mean ± std) | per seed | score vs dense DQN "
+        "| score vs dense, same targets | train FLOPs | infer FLOPs | model size | s/run |",
+        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name in names:
         runs = by_name.get(name)
         if not runs:
             continue
+        runs = sorted(runs, key=lambda r: r["seed"])
         finals = np.array([r["final_return"] for r in runs])
         mode = name.split("/")[1]
-        rel_plain = 100.0 * (finals.mean() - random) / (dense["plain"] - random)
-        rel_same = 100.0 * (finals.mean() - random) / (dense[mode] - random)
+
+        def score(reference: float, mean: float = float(finals.mean())) -> str:
+            if np.isnan(reference):
+                return "n/a"
+            return f"{100.0 * (mean - random) / (reference - random):.1f}%"
+
+        per_seed = ", ".join(f"{v:.2f}" for v in finals)
         lines.append(
-            f"| {name} | {np.mean([r['sparsity'] for r in runs]):.3f} | {finals.mean():.2f} ± {finals.std():.2f} "
-            f"| {rel_plain:.1f}% | {rel_same:.1f}% | {np.mean([r['flops_train_ratio'] for r in runs]):.3f}x "
-            f"| {np.mean([r['flops_infer_ratio'] for r in runs]):.3f}x | {np.mean([r['size_ratio'] for r in runs]):.3f}x "
+            f"| {name} | {np.mean([r['sparsity'] for r in runs]):.3f} "
+            f"| {finals.mean():.2f} ± {finals.std():.2f} | {per_seed} "
+            f"| {score(dense['plain'])} | {score(dense[mode])} "
+            f"| {np.mean([r['flops_train_ratio'] for r in runs]):.3f}x "
+            f"| {np.mean([r['flops_infer_ratio'] for r in runs]):.3f}x "
+            f"| {np.mean([r['size_ratio'] for r in runs]):.3f}x "
             f"| {np.mean([r['train_seconds'] for r in runs]):.0f} |"
         )
     return "\n".join(lines)
@@ -290,8 +303,10 @@ def plot(results: list[dict[str, Any]], path: str) -> None:
         "dense": "black",
         "static-0.8": "tab:orange",
         "static-0.9": "tab:red",
+        "static-0.95": "tab:brown",
         "rigl-0.8": "tab:cyan",
         "rigl-0.9": "tab:blue",
+        "rigl-0.95": "tab:purple",
     }
     for ax, mode in zip(axes[:2], ("plain", "mast")):
         for name in names:
@@ -306,7 +321,8 @@ def plot(results: list[dict[str, Any]], path: str) -> None:
         ax.set_title(f"training return, {'DQN targets' if mode == 'plain' else 'MAST targets'}")
         ax.set_xlabel("agent-steps")
         ax.set_ylabel("episode return per agent")
-        ax.legend()
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend()
     ax = axes[2]
     for i, name in enumerate(names):
         finals = [r["final_return"] for r in results if r["name"] == name]
@@ -335,9 +351,45 @@ def parse_args() -> Args:
     return Args(**vars(parser.parse_args()))
 
 
+def merge(paths: list[str]) -> tuple[Args, float, list[dict[str, Any]]]:
+    """Results of several JSON files of this script, with the settings of the first.
+
+    Raises:
+        ValueError: if the files differ in task, network, budget or evolution settings.
+    """
+    loaded = [json.loads(Path(p).read_text()) for p in paths]
+    fields = {
+        f for f in asdict(Args()) if f not in ("seeds", "sparsities", "only", "procs", "merge")
+    }
+    fields -= {"out_json", "out_png"}
+    first = Args(**loaded[0]["args"])
+    for path, data in zip(paths[1:], loaded[1:]):
+        other = Args(**data["args"])
+        differ = sorted(f for f in fields if getattr(other, f) != getattr(first, f))
+        if differ:
+            raise ValueError(
+                f"--merge: {path} differs from {paths[0]} in {differ}; merge runs of one setting only."
+            )
+    results = [r for data in loaded for r in data["results"]]
+    first.sparsities = sorted({s for data in loaded for s in data["args"]["sparsities"]})
+    first.seeds = sorted({r["seed"] for r in results})
+    first.only = []
+    return first, float(loaded[0]["random"]), results
+
+
 def main() -> None:
     """Run every configuration and seed, then print the table and write JSON and PNG."""
     args = parse_args()
+    if args.merge:
+        merged, random, results = merge(args.merge)
+        merged.out_json, merged.out_png = args.out_json, args.out_png
+        Path(args.out_json).write_text(
+            json.dumps({"args": asdict(merged), "random": random, "results": results}, indent=1)
+        )
+        print(summarise(results, merged, random))
+        plot(results, args.out_png)
+        print(f"wrote {args.out_json} and {args.out_png}")
+        return
     jobs = [(c, seed, asdict(args)) for seed in args.seeds for c in configurations(args)]
     print(
         f"{len(jobs)} runs of {args.total_timesteps} agent-steps on {args.procs} processes",
