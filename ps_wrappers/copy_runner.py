@@ -150,8 +150,7 @@ class CopyRunner:
         infos[0] = first
         reset_infos = self.reset()
         for j, info in enumerate(reset_infos):
-            if info:
-                infos[j] = {**infos[j], "reset_info": info}
+            infos[j] = {**infos[j], "reset_info": info}
 
     # --- API for the vec env -----------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from stable_baselines3.common.vec_env.base_vec_env import (
 
 from ps_wrappers.action_padding import InvalidActionMode
 from ps_wrappers.make_vec_env import build_runners
-from ps_wrappers.vec_env import PettingZooVecEnv, reset_runners, step_runners
+from ps_wrappers.vec_env import PettingZooVecEnv, record_reset_infos, reset_runners, step_runners
 
 __all__ = ["SubprocPettingZooVecEnv"]
 
@@ -150,6 +150,7 @@ class SubprocPettingZooVecEnv(PettingZooVecEnv):
             s = self._slots(w)
             self._obs[s], self._rewards[s], self._dones[s] = obs, rew, done
             self._infos[s] = infos
+        record_reset_infos(self.reset_infos, self._dones, self._infos)
         for i in self._replaced:
             self._infos[i] = {**self._infos[i], "invalid_action_replaced": True}
         return self._obs.copy(), self._rewards.copy(), self._dones.copy(), list(self._infos)

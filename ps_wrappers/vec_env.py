@@ -93,6 +93,7 @@ class PettingZooVecEnv(VecEnv):
             )
         actions, replaced = self.action_guard.check(self._obs, actions)
         step_runners(self.runners, actions, self._rewards, self._dones, self._infos)
+        record_reset_infos(self.reset_infos, self._dones, self._infos)
         for i in replaced:
             self._infos[i] = {**self._infos[i], "invalid_action_replaced": True}
         self._actions = None
@@ -178,6 +179,17 @@ def step_runners(runners: Sequence[CopyRunner], actions: np.ndarray, rewards: np
         n = len(runner.agents)
         s = slice(c * n, (c + 1) * n)
         runner.step(actions[s], rewards[s], dones[s], _ListView(infos, s))
+
+
+def record_reset_infos(reset_infos: list[dict], dones: np.ndarray, infos: Sequence[dict]) -> None:
+    """Keep ``reset_infos`` current after auto-resets, as SB3's ``DummyVecEnv`` does.
+
+    When a copy resets itself, its runner puts each slot's reset info in ``info["reset_info"]``
+    (those slots are all done; a slot can also be done alone, when its agent leaves mid-episode).
+    """
+    for i in np.flatnonzero(dones).tolist():
+        if "reset_info" in infos[i]:
+            reset_infos[i] = infos[i]["reset_info"]
 
 
 class _ListView:

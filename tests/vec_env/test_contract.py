@@ -186,3 +186,31 @@ def test_subprocess_vec_env_matches_in_process() -> None:
         assert np.stack(remote.env_method("action_masks")).shape == (9, 5)
     finally:
         remote.close()
+
+
+class _CountingResets(AgentIdentityEnv):
+    """AgentIdentityEnv whose reset infos carry the episode number."""
+
+    def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
+        self.resets = getattr(self, "resets", 0) + 1
+        obs, _ = super().reset(seed=seed, options=options)
+        return obs, {a: {"episode_no": self.resets} for a in self.agents}
+
+
+@pytest.mark.parametrize("vec_env_cls", ["dummy", "subproc"])
+def test_reset_infos_follow_auto_resets(vec_env_cls: str) -> None:
+    kwargs = {"vec_env_cls": "subproc", "n_workers": 2} if vec_env_cls == "subproc" else {}
+    venv = pw.make_vec_env(lambda: _CountingResets(n_agents=2, max_steps=3), n_envs=2, seed=0, **kwargs)
+    try:
+        venv.reset()
+        assert [i["episode_no"] for i in venv.reset_infos] == [1, 1, 1, 1]
+        actions = np.zeros(4, dtype=np.int64)
+        for step in range(1, 7):
+            _, _, dones, infos = venv.step(actions)
+            assert dones.all() == (step % 3 == 0)
+            expected = 1 + step // 3
+            assert [i["episode_no"] for i in venv.reset_infos] == [expected] * 4
+            if dones.all():
+                assert [i["reset_info"] for i in infos] == [{"episode_no": expected}] * 4
+    finally:
+        venv.close()
