@@ -287,7 +287,31 @@ def summarise(results: list[dict[str, Any]], args: Args, random: float) -> str:
             f"| {np.mean([r['size_ratio'] for r in runs]):.3f}x "
             f"| {np.mean([r['train_seconds'] for r in runs]):.0f} |"
         )
+    lines += paired_differences(by_name)
     return "\n".join(lines)
+
+
+def paired_differences(by_name: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """RigL minus static final return, paired by seed (same env and initialisation stream)."""
+    lines: list[str] = []
+    for name in sorted(by_name):
+        if not name.startswith("rigl-"):
+            continue
+        twin = "static-" + name[len("rigl-") :]
+        rigl = {r["seed"]: r["final_return"] for r in by_name[name]}
+        static = {r["seed"]: r["final_return"] for r in by_name.get(twin, [])}
+        seeds = sorted(set(rigl) & set(static))
+        if not seeds:
+            continue
+        diffs = np.array([rigl[k] - static[k] for k in seeds])
+        if not lines:
+            lines += ["", "| RigL minus static, paired by seed | mean | per seed | RigL ahead |"]
+            lines += ["|---|---:|---|---:|"]
+        lines.append(
+            f"| {name} vs {twin} | {diffs.mean():+.2f} | {', '.join(f'{d:+.2f}' for d in diffs)} "
+            f"| {int((diffs > 0).sum())} of {len(seeds)} |"
+        )
+    return lines
 
 
 def plot(results: list[dict[str, Any]], path: str) -> None:
