@@ -321,7 +321,8 @@ def plot(results: list[dict[str, Any]], path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
+    modes = [m for m in ("plain", "mast") if any(r["name"].endswith("/" + m) for r in results)]
+    fig, axes = plt.subplots(1, len(modes) + 1, figsize=(5.5 * (len(modes) + 1), 4.5))
     names = sorted({r["name"] for r in results})
     colours = {
         "dense": "black",
@@ -332,7 +333,7 @@ def plot(results: list[dict[str, Any]], path: str) -> None:
         "rigl-0.9": "tab:blue",
         "rigl-0.95": "tab:purple",
     }
-    for ax, mode in zip(axes[:2], ("plain", "mast")):
+    for ax, mode in zip(axes[:-1], modes):
         for name in names:
             topo, m = name.split("/")
             if m != mode:
@@ -347,7 +348,7 @@ def plot(results: list[dict[str, Any]], path: str) -> None:
         ax.set_ylabel("episode return per agent")
         if ax.get_legend_handles_labels()[0]:
             ax.legend()
-    ax = axes[2]
+    ax = axes[-1]
     for i, name in enumerate(names):
         finals = [r["final_return"] for r in results if r["name"] == name]
         ax.scatter([i] * len(finals), finals, color=colours.get(name.split("/")[0]), alpha=0.6)
