@@ -1,7 +1,8 @@
 """MAST benchmark: dense vs static sparse vs sparse-evolved DQN, with and without MAST's value pieces.
 
 Task: mpe2 ``simple_spread_v3`` (cooperative navigation) with ``N`` agents, discrete actions and
-short episodes, through :func:`ps_wrappers.make_vec_env`; one shared Q-network with the agent id
+short episodes, or with ``--task bps`` blind-particle spread (:mod:`integrations.bps`), through
+:func:`ps_wrappers.make_vec_env`; one shared Q-network with the agent id
 (FuPS+id). For every seed it trains
 
 * ``dense``: :class:`~policies.q_policies.FullSharingQPolicy`;
@@ -17,8 +18,13 @@ Run (about 25 minutes on 2 cores with the defaults)::
 
     .venv/bin/python benchmarks/mast_sparsity.py --procs 2
 
-It prints a markdown table, writes the raw results as JSON and a PNG with the learning curves and
-the final returns.
+It prints a markdown table (with RigL minus static paired by seed), writes the raw results as
+JSON and a PNG with the learning curves and the final returns. ``--merge A.json B.json`` combines
+runs of one setting (e.g. other seeds) without training. The follow-up runs of docs/mast.md, e.g.::
+
+    .venv/bin/python benchmarks/mast_sparsity.py --task bps --groups 1 1 1 1 1 1 --n-envs 2 \
+        --hidden 256 --total-timesteps 600000 --sparsities 0.9 \
+        --only dense/mast static-0.9/mast rigl-0.9/mast
 """
 
 from __future__ import annotations
