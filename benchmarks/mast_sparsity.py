@@ -56,6 +56,8 @@ class Args:
     """Agents (and landmarks) of simple_spread."""
     groups: list[int] = field(default_factory=lambda: [2, 2, 2])
     """Group sizes of blind-particle spread (``--task bps``)."""
+    shared_reward: bool = False
+    """Blind-particle spread with a team reward (every agent gets the mean; cooperative)."""
     max_cycles: int = 25
     """Episode length."""
     n_envs: int = 4
@@ -106,7 +108,11 @@ def make_env_fn(args: Args) -> Any:
     if args.task == "bps":
         from integrations import bps
 
-        return lambda: bps.parallel_env(group_sizes=tuple(args.groups), max_cycles=args.max_cycles)
+        return lambda: bps.parallel_env(
+            group_sizes=tuple(args.groups),
+            max_cycles=args.max_cycles,
+            shared_reward=args.shared_reward,
+        )
     if args.task != "spread":
         raise ValueError(f"--task must be 'spread' or 'bps', got {args.task!r}")
     from mpe2 import simple_spread_v3
@@ -377,6 +383,8 @@ def parse_args() -> Args:
         if isinstance(value, list):
             kind = float if name == "sparsities" else (int if name in ("seeds", "groups") else str)
             parser.add_argument(flag, nargs="*", type=kind, default=value)
+        elif isinstance(value, bool):
+            parser.add_argument(flag, action="store_true", default=value)
         else:
             parser.add_argument(flag, type=type(value), default=value)
     return Args(**vars(parser.parse_args()))

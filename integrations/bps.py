@@ -20,7 +20,9 @@ so that 1,000 agents step in about a millisecond.
 * Observation (BPS-h): group ``g`` sees the BPS vector through its own fixed random linear sensor
   ``W_g`` of shape ``(D + 2g, D)`` (drawn from ``sensor_seed``), so groups differ in observation
   size and in meaning; the map is injective, so no information is lost.
-* Reward: minus the agent's distance to its group's landmark, every step.
+* Reward: minus the agent's distance to its group's landmark, every step; with
+  ``shared_reward=True`` every agent gets the team mean of those rewards instead (a cooperative
+  variant: agents must still specialise, but credit is shared as in MPE's simple_spread).
 * Episodes last ``max_cycles`` steps and end as a truncation (there is no terminal state).
 
 Example:
@@ -61,6 +63,8 @@ class BlindParticleSpreadEnv(ParallelEnv):
         shuffle_landmarks: Shuffle the landmark slots every episode, so an agent must match
             colours to find its landmark. Off by default: as in MPE (and the SePS paper's BPS),
             landmark ``g`` always fills slot ``g``; its colour one-hot is still observed.
+        shared_reward: Give every agent the mean of all agents' rewards (a cooperative team
+            reward) instead of its own.
     """
 
     metadata: dict[str, Any] = {
@@ -80,8 +84,10 @@ class BlindParticleSpreadEnv(ParallelEnv):
         max_cycles: int = 25,
         sensor_seed: int = 0,
         shuffle_landmarks: bool = False,
+        shared_reward: bool = False,
     ) -> None:
         self.shuffle_landmarks = check_bool(_ENV, "shuffle_landmarks", shuffle_landmarks)
+        self.shared_reward = check_bool(_ENV, "shared_reward", shared_reward)
         self.group_sizes = check_int_sequence(_ENV, "group_sizes", group_sizes, 1)
         self.heterogeneous = check_bool(_ENV, "heterogeneous", heterogeneous)
         self.max_cycles = check_int(_ENV, "max_cycles", max_cycles, 1)
@@ -213,7 +219,8 @@ class BlindParticleSpreadEnv(ParallelEnv):
         done = self._t >= self.max_cycles
         agents = self.possible_agents
         obs = self._observations()
-        rewards = dict(zip(agents, (-dist).tolist()))
+        reward = np.full(self.n_agents, -dist.mean()) if self.shared_reward else -dist
+        rewards = dict(zip(agents, reward.tolist()))
         terms = dict.fromkeys(agents, False)
         truncs = dict.fromkeys(agents, done)
         infos: dict[str, dict] = {a: {} for a in agents}
@@ -228,13 +235,16 @@ def parallel_env(
     max_cycles: int = 25,
     sensor_seed: int = 0,
     shuffle_landmarks: bool = False,
+    shared_reward: bool = False,
 ) -> BlindParticleSpreadEnv:
     """Create blind-particle spread; see :class:`BlindParticleSpreadEnv` for the arguments.
 
     The default is the SePS paper's BPS(1): 15 agents in 3 groups of 5, 25 steps. Pass
     ``heterogeneous=True`` for BPS-h (e.g. BPS-h(1): ``group_sizes=(5, 5, 5)``).
     """
-    return BlindParticleSpreadEnv(group_sizes, heterogeneous, max_cycles, sensor_seed, shuffle_landmarks)
+    return BlindParticleSpreadEnv(
+        group_sizes, heterogeneous, max_cycles, sensor_seed, shuffle_landmarks, shared_reward
+    )
 
 
 def scripted_returns(

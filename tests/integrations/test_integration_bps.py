@@ -143,3 +143,19 @@ def test_scripted_references_own_landmark_beats_centre() -> None:
     refs = bps.scripted_returns((2, 2, 2), n_episodes=5, seed=0)
     assert set(refs) == {"own landmark", "centre"}
     assert refs["own landmark"] > refs["centre"] + 4.0  # identity is worth a lot on BPS
+
+
+def test_shared_reward_gives_every_agent_the_team_mean() -> None:
+    own = bps.parallel_env(group_sizes=(2, 1, 3))
+    team = bps.parallel_env(group_sizes=(2, 1, 3), shared_reward=True)
+    own.reset(seed=3)
+    team.reset(seed=3)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        actions = {a: int(rng.integers(5)) for a in own.agents}
+        _, r_own, *_ = own.step(actions)
+        _, r_team, *_ = team.step(actions)
+        assert len(set(r_own.values())) > 1
+        assert r_team == pytest.approx(dict.fromkeys(r_own, np.mean(list(r_own.values()))))
+    with pytest.raises(TypeError, match="shared_reward must be True or False"):
+        bps.parallel_env(shared_reward=1)
