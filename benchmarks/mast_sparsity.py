@@ -283,17 +283,12 @@ def summarise(results: list[dict[str, Any]], args: Args, random: float) -> str:
         runs = sorted(runs, key=lambda r: r["seed"])
         finals = np.array([r["final_return"] for r in runs])
         mode = name.split("/")[1]
-
-        def score(reference: float, mean: float = float(finals.mean())) -> str:
-            if np.isnan(reference):
-                return "n/a"
-            return f"{100.0 * (mean - random) / (reference - random):.1f}%"
-
+        mean = float(finals.mean())
         per_seed = ", ".join(f"{v:.2f}" for v in finals)
         lines.append(
             f"| {name} | {np.mean([r['sparsity'] for r in runs]):.3f} "
             f"| {finals.mean():.2f} ± {finals.std():.2f} | {per_seed} "
-            f"| {score(dense['plain'])} | {score(dense[mode])} "
+            f"| {_score(mean, dense['plain'], random)} | {_score(mean, dense[mode], random)} "
             f"| {np.mean([r['flops_train_ratio'] for r in runs]):.3f}x "
             f"| {np.mean([r['flops_infer_ratio'] for r in runs]):.3f}x "
             f"| {np.mean([r['size_ratio'] for r in runs]):.3f}x "
@@ -301,6 +296,13 @@ def summarise(results: list[dict[str, Any]], args: Args, random: float) -> str:
         )
     lines += paired_differences(by_name)
     return "\n".join(lines)
+
+
+def _score(mean: float, reference: float, random: float) -> str:
+    """Share of the reference's improvement over random actions, or n/a without a reference."""
+    if np.isnan(reference):
+        return "n/a"
+    return f"{100.0 * (mean - random) / (reference - random):.1f}%"
 
 
 def paired_differences(by_name: dict[str, list[dict[str, Any]]]) -> list[str]:
@@ -397,10 +399,8 @@ def merge(paths: list[str]) -> tuple[Args, float, list[dict[str, Any]]]:
         ValueError: if the files differ in task, network, budget or evolution settings.
     """
     loaded = [json.loads(Path(p).read_text()) for p in paths]
-    fields = {
-        f for f in asdict(Args()) if f not in ("seeds", "sparsities", "only", "procs", "merge")
-    }
-    fields -= {"out_json", "out_png"}
+    per_run = ("seeds", "sparsities", "only", "procs", "merge", "out_json", "out_png")
+    fields = [f for f in asdict(Args()) if f not in per_run]
     first = Args(**loaded[0]["args"])
     for path, data in zip(paths[1:], loaded[1:]):
         other = Args(**data["args"])
