@@ -101,6 +101,8 @@ class SlotActorCriticExtractor(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(masked actor output, value)`` of a batch of slot observations."""
+        if not torch.is_grad_enabled():  # acting (rollouts, predict): validate what the env sent
+            self.layout.check_indicators(obs, "policy")
         features, one_hot, _, mask = self.layout.split(obs)
         out = self.policy_net(features, one_hot)
         if self.mask_actions:
@@ -109,6 +111,8 @@ class SlotActorCriticExtractor(nn.Module):
 
     def forward_actor(self, obs: torch.Tensor) -> torch.Tensor:
         """Actor output, with invalid actions' logits set to ``MASKED_LOGIT``."""
+        if not torch.is_grad_enabled():
+            self.layout.check_indicators(obs, "policy")
         features, one_hot, _, mask = self.layout.split(obs)
         out = self.policy_net(features, one_hot)
         return mask_scores(out, mask) if self.mask_actions else out

@@ -90,7 +90,10 @@ class AgentQNetwork(QNetwork):
 
     def forward(self, obs: PyTorchObs) -> torch.Tensor:
         """Q-values ``[B, n]``; invalid actions get ``MASKED_LOGIT``."""
-        features, one_hot, acting, mask = self.layout.split(self.extract_features(obs, self.features_extractor))
+        flat = self.extract_features(obs, self.features_extractor)
+        if not torch.is_grad_enabled():  # acting and target evaluation: validate the batch
+            self.layout.check_indicators(flat, self.owner)
+        features, one_hot, acting, mask = self.layout.split(flat)
         # A forward pass in training mode with autograd on is a DQN gradient step.
         if self.training and torch.is_grad_enabled() and not self.masked_exploration and not self._warned:
             self._check_exploration(acting, mask)

@@ -13,6 +13,7 @@ from ps_wrappers.agent_indication import agent_indicator, agent_type
 from ps_wrappers.evaluation import EvaluationResult, SharedPolicy, evaluate
 from ps_wrappers.layout import SlotBox, SlotLayout, get_layout
 from ps_wrappers.make_vec_env import make_vec_env
+from ps_wrappers.normalize import SlotVecNormalize
 from ps_wrappers.observation_padding import pad_observations, unpad_observation
 from ps_wrappers.space_padding import SpacePaddingError
 from ps_wrappers.vec_env import PettingZooVecEnv
@@ -25,6 +26,7 @@ __all__ = [
     "PettingZooVecEnv",
     "SlotBox",
     "SlotLayout",
+    "SlotVecNormalize",
     "SpacePaddingError",
     "agent_indicator",
     "agent_type",

@@ -16,10 +16,12 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 from pettingzoo.utils.env import AECEnv, ParallelEnv
+from stable_baselines3.common.vec_env import VecNormalize
 
 from ps_wrappers.action_padding import pad_actions
 from ps_wrappers.encoding import make_encoder
 from ps_wrappers.layout import get_layout
+from ps_wrappers.normalize import SlotVecNormalize
 from ps_wrappers.observation_padding import pad_observations
 
 __all__ = ["SharedPolicy", "EvaluationResult", "evaluate"]
@@ -32,6 +34,8 @@ class SharedPolicy:
         model: An SB3 algorithm or policy trained on ``make_vec_env`` of this env.
         env: The PettingZoo env (Parallel or AEC) to act in; only its spaces are read.
         deterministic: Greedy actions (True) or sampled ones.
+        normalizer: The :class:`~ps_wrappers.SlotVecNormalize` the model was trained with, if any:
+            its feature statistics are applied to every batch (it is not updated).
 
     Raises:
         ValueError: if the env's agents or spaces do not match what the model was trained on.
@@ -42,10 +46,28 @@ class SharedPolicy:
         >>> obs, rew, term, trunc, infos = env.step(actor.act(obs, infos))  # doctest: +SKIP
     """
 
-    def __init__(self, model: Any, env: ParallelEnv | AECEnv, *, deterministic: bool = True) -> None:
+    def __init__(
+        self,
+        model: Any,
+        env: ParallelEnv | AECEnv,
+        *,
+        deterministic: bool = True,
+        normalizer: VecNormalize | None = None,
+    ) -> None:
         self.policy = getattr(model, "policy", model)
         self.layout = get_layout(self.policy.observation_space, "SharedPolicy")
         self.deterministic = deterministic
+        if normalizer is not None and not isinstance(normalizer, SlotVecNormalize):
+            raise TypeError(
+                f"SharedPolicy: normalizer must be a ps_wrappers.SlotVecNormalize, got {type(normalizer).__name__}; "
+                "a plain VecNormalize also rescales the agent one-hot and action mask"
+            )
+        if normalizer is not None and normalizer.layout != self.layout:
+            raise ValueError(
+                "SharedPolicy: the normalizer was built on a vec env with another observation layout "
+                f"({normalizer.layout}) than the model's ({self.layout})"
+            )
+        self.normalizer = normalizer
         agents = list(env.possible_agents)
         if tuple(str(a) for a in agents) != self.layout.agents:
             raise ValueError(
@@ -104,6 +126,8 @@ class SharedPolicy:
         batch = np.zeros((len(agents), self.layout.total_dim), np.float32)
         for k, a in enumerate(agents):
             self._row(a, observations[a], (infos or {}).get(a), batch[k])
+        if self.normalizer is not None:
+            batch = np.asarray(self.normalizer.normalize_obs(batch), np.float32)
         if self._pass_masks and self.layout.n_actions:
             masks = batch[:, self.layout.mask_slice] > 0.5
             actions, _ = self.policy.predict(batch, deterministic=self.deterministic, action_masks=masks)
@@ -143,15 +167,17 @@ def evaluate(
     *,
     seed: int | None = 0,
     deterministic: bool = True,
+    normalizer: VecNormalize | None = None,
 ) -> EvaluationResult:
     """Run ``n_episodes`` episodes of a fresh env with the shared policy acting for every agent.
 
-    Episode ``k`` is reset with ``seed + k`` (``None``: unseeded).
+    Episode ``k`` is reset with ``seed + k`` (``None``: unseeded). ``normalizer``: the
+    :class:`~ps_wrappers.SlotVecNormalize` the model was trained with, if any.
     """
     if n_episodes < 1:
         raise ValueError(f"evaluate: n_episodes must be >= 1, got {n_episodes}")
     env = env_fn()
-    actor = SharedPolicy(model, env, deterministic=deterministic)
+    actor = SharedPolicy(model, env, deterministic=deterministic, normalizer=normalizer)
     result = EvaluationResult(agent_returns={a: [] for a in env.possible_agents})
     for k in range(n_episodes):
         returns = dict.fromkeys(env.possible_agents, 0.0)

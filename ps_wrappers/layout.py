@@ -113,6 +113,40 @@ class SlotLayout:
             )
         return obs[..., self.id_slice].argmax(-1)
 
+    def check_indicators(self, obs: Any, owner: str = "policy") -> None:
+        """Raise if the agent one-hot, acting flag or action mask of a batch are not all 0 or 1.
+
+        They are 0/1 as the vec env writes them; anything else means a wrapper rescaled whole
+        slot observations (typically SB3's ``VecNormalize``), which silently breaks agent
+        identification and action masking. Works on numpy arrays and torch tensors.
+
+        Raises:
+            ValueError: naming the first offending segment and value, and the fix.
+        """
+        flags = obs[..., self.feature_dim :]
+        bad = (flags != 0) & (flags != 1)
+        if not bool(bad.any()):
+            return
+        width = flags.shape[-1]
+        bad = bad.reshape(-1, width)
+        j = bad.any(0).tolist().index(True)
+        i = bad[:, j].tolist().index(True)
+        value = float(flags.reshape(-1, width)[i, j])
+        column = self.feature_dim + j
+        segment = (
+            "agent one-hot"
+            if column < self.acting_index
+            else ("acting flag" if column == self.acting_index else "action mask")
+        )
+        raise ValueError(
+            f"{owner}: the {segment} of the slot observations (column {column}) holds {value:g}, "
+            "but it must be 0 or 1. The observations were rescaled after ps_wrappers.make_vec_env, "
+            "most likely by stable_baselines3 VecNormalize(norm_obs=True), which also normalises "
+            "the agent one-hot, acting flag and action mask. Wrap the vec env in "
+            "ps_wrappers.SlotVecNormalize instead (it normalises the features only), or use "
+            "VecNormalize(venv, norm_obs=False)."
+        )
+
 
 class SlotBox(spaces.Box):
     """A flat ``float32`` Box that also carries the :class:`SlotLayout` of its observations.

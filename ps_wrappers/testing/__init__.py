@@ -9,6 +9,7 @@ from ps_wrappers.testing.checks import (
 )
 from ps_wrappers.testing.envs import AgentIdentityEnv, DyingAgentsEnv, SpaceMapEnv
 from ps_wrappers.testing.grouped_env import GroupedAgentsEnv
+from ps_wrappers.testing.slots import sample_slot_observations
 
 __all__ = [
     "AECActionAudit",
@@ -21,5 +22,6 @@ __all__ = [
     "check_aec_env",
     "check_in_space",
     "check_parallel_env",
+    "sample_slot_observations",
     "sample_valid_action",
 ]

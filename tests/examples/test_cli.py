@@ -12,6 +12,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from examples import cli
 from examples.training import TrainConfig, load_run
+from ps_wrappers.testing import sample_slot_observations
 
 TINY_ENV = ["--env", "bps", "--env-kwargs", '{"group_sizes": [1, 1], "max_cycles": 10}']
 TINY = ["--steps", "256", "--n-envs", "2", "--eval-episodes", "3", "--no-progress"]
@@ -47,7 +48,7 @@ def test_reloaded_model_predicts_like_the_trained_one(tmp_path: Path) -> None:
     assert isinstance(config, TrainConfig) and config.method == "SePS"
     assert json.loads((tmp_path / "run.json").read_text())["clusters"] == [0, 1]
     assert (tmp_path / "clusters.png").is_file() and not (tmp_path / "tb").exists()
-    obs = model.observation_space.sample()[None]
+    obs = sample_slot_observations(model.observation_space, 8, np.random.default_rng(0))
     again, _ = load_run(tmp_path)
     np.testing.assert_array_equal(model.predict(obs, deterministic=True)[0], again.predict(obs, deterministic=True)[0])
 

@@ -24,6 +24,7 @@ from policies.sparse_training import (
     expected_optimizer_steps,
     set_evolution_horizon,
 )
+from ps_wrappers.testing import sample_slot_observations
 
 SPARSE = {"sparsity": 0.9, "update_interval": 5, "agent_id": True}
 SEPS = {"sparsity": 0.9, "update_interval": 5, "clusters": "agent"}
@@ -81,7 +82,7 @@ def test_sparsity_is_exact_through_training_and_after_load(case, venv, tmp_path)
     assert int(loaded_topo.step) == int(topo.step) and loaded_topo.t_end == topo.t_end
     for (_, a), (_, b) in zip(topo.layers, loaded_topo.layers):
         assert torch.equal(a.weight_mask, b.weight_mask) and torch.equal(a.weight, b.weight)
-    obs = np.stack([venv.observation_space.sample() for _ in range(16)])
+    obs = sample_slot_observations(venv.observation_space, 16, np.random.default_rng(0))
     np.testing.assert_array_equal(
         model.predict(obs, deterministic=True)[0], loaded.predict(obs, deterministic=True)[0]
     )
