@@ -22,8 +22,8 @@ It prints a markdown table (with RigL minus static paired by seed), writes the r
 JSON and a PNG with the learning curves and the final returns. ``--merge A.json B.json`` combines
 runs of one setting (e.g. other seeds) without training. The follow-up runs of docs/mast.md, e.g.::
 
-    .venv/bin/python benchmarks/mast_sparsity.py --task bps --groups 1 1 1 1 1 1 --n-envs 2 \
-        --hidden 256 --total-timesteps 600000 --sparsities 0.9 \
+    .venv/bin/python benchmarks/mast_sparsity.py --task bps --groups 1 1 1 1 1 1 --n-envs 2 \\
+        --hidden 256 --total-timesteps 600000 --sparsities 0.9 \\
         --only dense/mast static-0.9/mast rigl-0.9/mast
 """
 
