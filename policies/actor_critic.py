@@ -12,6 +12,10 @@ their output layers, so SePS can give every cluster its own heads; SB3's ``actio
   entropy are set to 0 in ``forward`` and ``evaluate_actions`` alike, so PPO's ratio is 1 for them.
   (With discrete actions their single-action mask already gives exactly 0; this also covers Box
   actions.) The critic still learns on them.
+* Box actions: SB3's state-independent ``log_std`` is one vector for the one shared network of
+  FuPS, SNP-PS, AdaPS and sparse sharing; SePS, whose clusters are separate networks, has one
+  ``log_std`` per cluster (:class:`ClusterLogStd`), carried to the distribution inside the actor
+  latent.
 
 Example:
     >>> from stable_baselines3 import PPO
@@ -26,6 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 from gymnasium import spaces
+from stable_baselines3.common.distributions import Distribution
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.torch_layers import FlattenExtractor
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
@@ -45,6 +50,7 @@ __all__ = [
     "FullSharingPolicy",
     "PrunedMaskPolicy",
     "SelectiveSharingPolicy",
+    "ClusterLogStd",
     "SharingActorCriticPolicy",
     "SlotActorCriticExtractor",
 ]
@@ -75,28 +81,58 @@ def check_action_space(action_space: spaces.Space, layout: SlotLayout, owner: st
         )
 
 
+class ClusterLogStd(nn.Module):
+    """State-independent Gaussian ``log_std``, one vector per cluster of agents.
+
+    Args:
+        cluster_of_agent: Length-``N`` cluster index of every agent.
+        action_dim: Size of the Box action.
+        init: Initial value of every entry (SB3's ``log_std_init``).
+    """
+
+    cluster_of_agent: torch.Tensor
+
+    def __init__(self, cluster_of_agent: Any, action_dim: int, init: float) -> None:
+        super().__init__()
+        clusters = torch.as_tensor(list(cluster_of_agent), dtype=torch.long)
+        self.register_buffer("cluster_of_agent", clusters)
+        self.log_std = nn.Parameter(torch.full((int(clusters.max()) + 1, action_dim), float(init)))
+
+    def forward(self, agent_one_hot: torch.Tensor) -> torch.Tensor:
+        """``log_std`` of every row's cluster, ``[B, action_dim]``."""
+        return self.log_std.index_select(0, self.cluster_of_agent.index_select(0, agent_one_hot.argmax(-1)))
+
+
 class SlotActorCriticExtractor(nn.Module):
     """SB3 ``mlp_extractor`` over slot observations: masked actor logits and critic values.
 
-    ``latent_dim_pi`` is the size of the distribution parameters (logits or means) and
-    ``latent_dim_vf`` is 1: the networks already end with their output layers.
+    ``latent_dim_pi`` is the size of the distribution parameters (logits or means, followed by
+    the row's ``log_std`` when ``log_std`` is given) and ``latent_dim_vf`` is 1: the networks
+    already end with their output layers.
 
     Args:
         layout: The slot layout.
         policy_net: Actor network ``(features, agent one-hot) -> distribution parameters``.
         value_net: Critic network ``(features, agent one-hot) -> value``.
         mask_actions: Apply the observation's action mask to the actor output.
+        log_std: Per-cluster Gaussian ``log_std`` appended to the actor output (SePS, Box actions).
     """
 
     def __init__(
-        self, layout: SlotLayout, policy_net: AgentConditionedMLP, value_net: AgentConditionedMLP, mask_actions: bool
+        self,
+        layout: SlotLayout,
+        policy_net: AgentConditionedMLP,
+        value_net: AgentConditionedMLP,
+        mask_actions: bool,
+        log_std: ClusterLogStd | None = None,
     ) -> None:
         super().__init__()
         self.layout = layout
         self.policy_net = policy_net
         self.value_net = value_net
         self.mask_actions = mask_actions
-        self.latent_dim_pi = policy_net.out_dim
+        self.log_std = log_std
+        self.latent_dim_pi = policy_net.out_dim * (1 if log_std is None else 2)
         self.latent_dim_vf = value_net.out_dim
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -104,18 +140,22 @@ class SlotActorCriticExtractor(nn.Module):
         if not torch.is_grad_enabled():  # acting (rollouts, predict): validate what the env sent
             self.layout.check_indicators(obs, "policy")
         features, one_hot, _, mask = self.layout.split(obs)
-        out = self.policy_net(features, one_hot)
-        if self.mask_actions:
-            out = mask_scores(out, mask)
-        return out, self.value_net(features, one_hot)
+        return self._actor(features, one_hot, mask), self.value_net(features, one_hot)
 
     def forward_actor(self, obs: torch.Tensor) -> torch.Tensor:
         """Actor output, with invalid actions' logits set to ``MASKED_LOGIT``."""
         if not torch.is_grad_enabled():
             self.layout.check_indicators(obs, "policy")
         features, one_hot, _, mask = self.layout.split(obs)
+        return self._actor(features, one_hot, mask)
+
+    def _actor(self, features: torch.Tensor, one_hot: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         out = self.policy_net(features, one_hot)
-        return mask_scores(out, mask) if self.mask_actions else out
+        if self.mask_actions:
+            out = mask_scores(out, mask)
+        if self.log_std is not None:
+            out = torch.cat([out, self.log_std(one_hot)], dim=-1)
+        return out
 
     def forward_critic(self, obs: torch.Tensor) -> torch.Tensor:
         """Value ``[B, 1]``."""
@@ -189,12 +229,21 @@ class SharingActorCriticPolicy(SharingMethod, ActorCriticPolicy):
     def _build_mlp_extractor(self) -> None:
         pi_hidden, vf_hidden = _hidden_sizes(self.net_arch, type(self).__name__)
         n_out = _actor_output_dim(self.action_space)
+        groups = self._log_std_clusters()
+        log_std = None
+        if groups is not None and isinstance(self.action_space, spaces.Box):
+            log_std = ClusterLogStd(groups, n_out, self.log_std_init)
         self.mlp_extractor = SlotActorCriticExtractor(  # type: ignore[assignment]
             self.layout,
             self._make_network("pi", pi_hidden, n_out, self.activation_fn),
             self._make_network("vf", vf_hidden, 1, self.activation_fn),
             mask_actions=self.layout.n_actions > 0,
+            log_std=log_std,
         )
+
+    def _log_std_clusters(self) -> Any:
+        """Cluster of each agent when each cluster has its own Box-action ``log_std``; ``None``: one."""
+        return None
 
     def _build(self, lr_schedule: Schedule) -> None:
         super()._build(lr_schedule)
@@ -202,6 +251,8 @@ class SharingActorCriticPolicy(SharingMethod, ActorCriticPolicy):
         self.action_net = nn.Identity()  # type: ignore[assignment]
         self.value_net = nn.Identity()  # type: ignore[assignment]
         extractor: SlotActorCriticExtractor = self.mlp_extractor  # type: ignore[assignment]
+        if extractor.log_std is not None:
+            del self.log_std  # replaced by the per-cluster table inside the actor latent
         if self.ortho_init:
             for head in extractor.policy_net.head_layers():
                 self.init_weights(head, gain=0.01)
@@ -222,6 +273,13 @@ class SharingActorCriticPolicy(SharingMethod, ActorCriticPolicy):
     def value_network(self) -> AgentConditionedMLP:
         """The critic network."""
         return self.mlp_extractor.value_net  # type: ignore[return-value]
+
+    def _get_action_dist_from_latent(self, latent_pi: torch.Tensor) -> Distribution:
+        extractor: SlotActorCriticExtractor = self.mlp_extractor  # type: ignore[assignment]
+        if extractor.log_std is None:
+            return super()._get_action_dist_from_latent(latent_pi)
+        mean, log_std = latent_pi.split(extractor.policy_net.out_dim, dim=-1)
+        return self.action_dist.proba_distribution(mean, log_std)  # type: ignore[call-arg]
 
     def _only_acting(self, obs: PyTorchObs, values: torch.Tensor) -> torch.Tensor:
         acting = obs[..., self.layout.acting_index] > 0.5  # type: ignore[index]
@@ -269,7 +327,13 @@ class SelectiveSharingPolicy(SelectiveSharingMethod, SharingActorCriticPolicy):
             :func:`policies.cluster_agents` (the paper's VAE + k-means), a cluster id per agent,
             or ``{agent name: cluster id}``.
         *args, **kwargs: SB3 ``ActorCriticPolicy`` arguments.
+
+    With Box actions every cluster also has its own Gaussian ``log_std`` (:class:`ClusterLogStd`),
+    as separate networks would.
     """
+
+    def _log_std_clusters(self) -> Any:
+        return self.cluster_of_agent
 
 
 class PrunedMaskPolicy(PrunedMaskMethod, SharingActorCriticPolicy):
