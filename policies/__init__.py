@@ -16,6 +16,7 @@ See ``docs/policies.md`` for the methods, their options and measured throughput.
 
 from policies.action_masks import MASKED_LOGIT, mask_scores, random_valid_actions
 from policies.actor_critic import (
+    ClusterLogStd,
     FullSharingPolicy,
     PrunedMaskPolicy,
     SelectiveSharingPolicy,
@@ -85,6 +86,7 @@ __all__ = [
     "MASKED_LOGIT",
     "AgentConditionedMLP",
     "AgentQNetwork",
+    "ClusterLogStd",
     "ClusterResult",
     "ClusterSpec",
     "FullSharingPolicy",
