@@ -305,8 +305,23 @@ def _score(mean: float, reference: float, random: float) -> str:
     return f"{100.0 * (mean - random) / (reference - random):.1f}%"
 
 
+def paired_interval(diffs: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """Two-sided Student-t confidence interval of the mean of paired differences (NaN for n < 2)."""
+    from scipy.stats import t
+
+    n = len(diffs)
+    if n < 2:
+        return float("nan"), float("nan")
+    half = float(t.ppf(0.5 + level / 2, n - 1)) * float(np.std(diffs, ddof=1)) / np.sqrt(n)
+    return float(diffs.mean()) - half, float(diffs.mean()) + half
+
+
 def paired_differences(by_name: dict[str, list[dict[str, Any]]]) -> list[str]:
-    """RigL minus static final return, paired by seed (same env and initialisation stream)."""
+    """RigL minus static final return, paired by seed (same env and initialisation stream).
+
+    Each row gives the mean difference, its 95% Student-t interval over seeds, the per-seed
+    differences and on how many seeds RigL finished ahead.
+    """
     lines: list[str] = []
     for name in sorted(by_name):
         if not name.startswith("rigl-"):
@@ -319,10 +334,12 @@ def paired_differences(by_name: dict[str, list[dict[str, Any]]]) -> list[str]:
             continue
         diffs = np.array([rigl[k] - static[k] for k in seeds])
         if not lines:
-            lines += ["", "| RigL minus static, paired by seed | mean | per seed | RigL ahead |"]
-            lines += ["|---|---:|---|---:|"]
+            lines += ["", "| RigL minus static, paired by seed | mean | 95% interval | per seed | RigL ahead |"]
+            lines += ["|---|---:|---:|---|---:|"]
+        low, high = paired_interval(diffs)
+        interval = "n/a" if np.isnan(low) else f"[{low:+.2f}, {high:+.2f}]"
         lines.append(
-            f"| {name} vs {twin} | {diffs.mean():+.2f} | {', '.join(f'{d:+.2f}' for d in diffs)} "
+            f"| {name} vs {twin} | {diffs.mean():+.2f} | {interval} | {', '.join(f'{d:+.2f}' for d in diffs)} "
             f"| {int((diffs > 0).sum())} of {len(seeds)} |"
         )
     return lines
