@@ -4,6 +4,7 @@ Usage:
     ps-train train --env bps --env-kwargs '{"group_sizes": [2, 2, 2]}' --method SNP-PS \\
         --steps 200000 --seed 0 --out runs/bps_snp
     ps-train train --env mpe2.simple_world_comm_v3 --method SePS --algo a2c --steps 100000
+    ps-train train --env pettingzoo.sisl.multiwalker_v9 --method FuPS+id --normalize --steps 500000
     ps-train evaluate --model runs/bps_snp --episodes 20
     ps-train methods
 
@@ -11,7 +12,8 @@ Usage:
 ``evaluate`` needs to rebuild the env and reload the model), TensorBoard logs under ``tb/``
 (``returns/agent/<name>``, ``returns/team``, ``returns/per_agent`` and SB3's own), and
 ``learning_curve.png`` (plus ``clusters.png`` for SePS / AdaPS and ``mask_overlap.png`` for
-SNP-PS / AdaPS).
+SNP-PS / AdaPS). With ``--normalize`` the vec env is wrapped in ``ps_wrappers.SlotVecNormalize``
+and its statistics are saved as ``vecnormalize.pkl``, which ``evaluate`` applies.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import ps_wrappers
 from examples.plots import agent_names as _agent_names
 from examples.plots import plot_cluster_embedding, plot_learning_curves, plot_mask_overlap
 from examples.registry import ALGORITHMS, METHODS, make_env_fn
-from examples.training import TrainConfig, load_run, save_run, train
+from examples.training import TrainConfig, load_normalizer, load_run, save_run, train
 
 __all__ = ["CliArgs", "main", "parse_json_object"]
 
@@ -78,6 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--n-envs", type=int, default=TrainConfig.n_envs)
     tr.add_argument("--out", type=Path, default=CliArgs.out)
     tr.add_argument("--eval-episodes", type=int, default=CliArgs.eval_episodes)
+    tr.add_argument("--normalize", action="store_true",
+                    help="standardise features and rewards (ps_wrappers.SlotVecNormalize)")
     tr.add_argument("--no-progress", action="store_true", help="no progress bar")
     tr.add_argument("--no-tensorboard", action="store_true", help="no TensorBoard logs")
     tr.add_argument("--threads", type=int, default=CliArgs.threads)
@@ -102,7 +106,7 @@ def _report(result: ps_wrappers.EvaluationResult, label: str) -> dict[str, Any]:
 def _train(ns: argparse.Namespace) -> dict[str, Any]:
     config = TrainConfig(env=ns.env, env_kwargs=ns.env_kwargs, method=ns.method, method_kwargs=ns.method_kwargs,
                          algorithm=ns.algo, algo_kwargs=ns.algo_kwargs, steps=ns.steps, seed=ns.seed,
-                         n_envs=ns.n_envs, cluster_kwargs=ns.cluster_kwargs)
+                         n_envs=ns.n_envs, cluster_kwargs=ns.cluster_kwargs, normalize=ns.normalize)
     out: Path = ns.out
     run = train(config, tensorboard_log=None if ns.no_tensorboard else str(out / "tb"), progress_bar=not ns.no_progress)
     save_run(run, out)
@@ -116,14 +120,19 @@ def _train(ns: argparse.Namespace) -> dict[str, Any]:
         plot_mask_overlap(network, _agent_names(run.model), out / "mask_overlap.png")
     if ns.eval_episodes < 1:
         return {}
-    result = ps_wrappers.evaluate(run.model, make_env_fn(config.env, config.env_kwargs), ns.eval_episodes, seed=10_000)
+    normalizer = run.model.get_vec_normalize_env()
+    if normalizer is not None:
+        normalizer.training = False  # evaluation must not move the statistics
+    result = ps_wrappers.evaluate(run.model, make_env_fn(config.env, config.env_kwargs), ns.eval_episodes, seed=10_000,
+                                  normalizer=normalizer)
     return _report(result, "greedy evaluation")
 
 
 def _evaluate(ns: argparse.Namespace) -> dict[str, Any]:
     model, config = load_run(ns.model)
     env_fn = make_env_fn(config.env, config.env_kwargs)
-    result = ps_wrappers.evaluate(model, env_fn, ns.episodes, seed=ns.seed, deterministic=not ns.stochastic)
+    result = ps_wrappers.evaluate(model, env_fn, ns.episodes, seed=ns.seed, deterministic=not ns.stochastic,
+                                  normalizer=load_normalizer(ns.model, config))
     return _report(result, f"{config.method} on {config.env} ({'stochastic' if ns.stochastic else 'greedy'})")
 
 

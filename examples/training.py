@@ -33,12 +33,14 @@ __all__ = [
     "TrainConfig",
     "build_model",
     "load_run",
+    "load_normalizer",
     "save_run",
     "train",
 ]
 
 RUN_FILE = "run.json"
 MODEL_FILE = "model.zip"
+NORMALIZER_FILE = "vecnormalize.pkl"
 
 
 @dataclass
@@ -66,6 +68,9 @@ class TrainConfig:
     """Env copies; the vec env has ``n_envs x agents`` slots."""
     cluster_kwargs: dict[str, Any] = field(default_factory=dict)
     """Arguments of ``policies.cluster_agents`` for SePS and AdaPS (``n_clusters``, ...)."""
+    normalize: bool = False
+    """Wrap the vec env in ``ps_wrappers.SlotVecNormalize`` (features and rewards standardised;
+    its statistics are saved as ``vecnormalize.pkl`` and used when evaluating)."""
 
 
 @dataclass
@@ -148,6 +153,7 @@ def build_model(
     env_fn = make_env_fn(config.env, config.env_kwargs)
     venv = ps_wrappers.make_vec_env(env_fn, n_envs=config.n_envs, seed=config.seed)
     kwargs = {**spec.kwargs, **config.method_kwargs}
+    # Identity clustering (below) reads raw observations, so it sees the vec env unwrapped.
     clusters: ClusterResult | None = None
     start = time.perf_counter()
     if spec.identity_clusters and "clusters" not in kwargs:
@@ -155,6 +161,8 @@ def build_model(
         kwargs["clusters"] = clusters
     cluster_seconds = time.perf_counter() - start
     algo = algorithm_class(config.algorithm)
+    if config.normalize:
+        venv = ps_wrappers.SlotVecNormalize(venv, gamma=float(config.algo_kwargs.get("gamma", 0.99)))
     model = algo(
         policy_class(config.method, config.algorithm), venv, policy_kwargs=kwargs, seed=config.seed,
         device="cpu", tensorboard_log=tensorboard_log, **config.algo_kwargs,
@@ -189,6 +197,9 @@ def save_run(run: Run, directory: str | Path) -> Path:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     run.model.save(directory / MODEL_FILE)
+    normalizer = run.model.get_vec_normalize_env()
+    if normalizer is not None:
+        normalizer.save(str(directory / NORMALIZER_FILE))
     meta = {
         "config": asdict(run.config),
         "result": asdict(run.result),
@@ -214,6 +225,24 @@ def load_run(directory: str | Path) -> tuple[BaseAlgorithm, TrainConfig]:
     config = TrainConfig(**meta["config"])
     model = algorithm_class(config.algorithm).load(directory / MODEL_FILE, device="cpu")
     return model, config
+
+
+def load_normalizer(directory: str | Path, config: TrainConfig) -> ps_wrappers.SlotVecNormalize | None:
+    """The frozen observation normaliser of a run saved with ``normalize=True`` (else ``None``).
+
+    Raises:
+        FileNotFoundError: if the run was trained with ``normalize=True`` but has no statistics.
+    """
+    if not config.normalize:
+        return None
+    path = Path(directory) / NORMALIZER_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{str(directory)!r} was trained with normalize=True but has no {NORMALIZER_FILE}")
+    venv = ps_wrappers.make_vec_env(make_env_fn(config.env, config.env_kwargs), n_envs=1, seed=config.seed)
+    normalizer = ps_wrappers.SlotVecNormalize.load(str(path), venv)
+    normalizer.training = False
+    normalizer.norm_reward = False
+    return normalizer  # type: ignore[return-value]
 
 
 def _jsonable(value: Any) -> Any:

@@ -11,7 +11,8 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from examples import cli
-from examples.training import TrainConfig, load_run
+from examples.training import TrainConfig, load_normalizer, load_run
+from ps_wrappers import SlotVecNormalize
 from ps_wrappers.testing import sample_slot_observations
 
 TINY_ENV = ["--env", "bps", "--env-kwargs", '{"group_sizes": [1, 1], "max_cycles": 10}']
@@ -104,3 +105,19 @@ def test_console_script_exits_zero_and_lists_methods(capsys: pytest.CaptureFixtu
         sys.argv = argv
     out = capsys.readouterr().out
     assert "SNP-PS" in out and "90%-sparse" in out and "{}" not in out
+
+
+def test_normalized_run_saves_its_statistics_and_evaluates_with_them(tmp_path: Path) -> None:
+    trained = _train(tmp_path, "--method", "FuPS+id", "--algo-kwargs", '{"n_steps": 64, "batch_size": 64}',
+                     "--normalize", "--seed", "1")
+    assert (tmp_path / "vecnormalize.pkl").is_file()
+    model, config = load_run(tmp_path)
+    assert config.normalize
+    normalizer = load_normalizer(tmp_path, config)
+    assert isinstance(normalizer, SlotVecNormalize) and not normalizer.training
+    assert normalizer.obs_rms.count > 256 and normalizer.obs_rms.mean.shape == (normalizer.layout.feature_dim,)
+    reloaded = cli.main(["evaluate", "--model", str(tmp_path), "--episodes", "3", "--seed", "10000"])
+    assert reloaded["team_return"] == pytest.approx(trained["team_return"])
+    (tmp_path / "vecnormalize.pkl").unlink()
+    with pytest.raises(FileNotFoundError, match="vecnormalize.pkl"):
+        load_normalizer(tmp_path, config)
