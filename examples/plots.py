@@ -99,7 +99,8 @@ def plot_cluster_embedding(clusters: ClusterResult, path: str | Path, title: str
     for (x, y), name in zip(xy, clusters.agents):
         ax.annotate(str(name), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
     if clusters.scores:
-        text = "Davies-Bouldin: " + ", ".join(f"K={k}: {v:.2f}" for k, v in sorted(clusters.scores.items()))
+        label = {"gap": "Gap"}.get(getattr(clusters, "criterion", ""), "Davies-Bouldin")
+        text = f"{label}: " + ", ".join(f"K={k}: {v:.2f}" for k, v in sorted(clusters.scores.items()))
         ax.text(0.01, 0.01, text, transform=ax.transAxes, fontsize=7, va="bottom")
     ax.set_xlabel("principal axis 1")
     ax.set_ylabel("principal axis 2")

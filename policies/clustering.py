@@ -4,7 +4,8 @@
 reused by AdaPS (Li et al., 2024, section 4.2): collect transitions of every agent with random
 valid actions, train the identity VAE (:class:`policies.identity_vae.IdentityVAE`, Eq. 1), run
 k-means on the encoder means ``mu(i)`` and, when ``K`` is not given, pick the ``K`` with the lowest
-Davies-Bouldin index (section 4.6). The result is the map ``mu: agent -> cluster`` with the
+Davies-Bouldin index (section 4.6), or by the gap statistic (Tibshirani, Walther & Hastie, 2001),
+which can also answer ``K = 1`` (all agents alike). The result is the map ``mu: agent -> cluster`` with the
 embeddings and the scores, ready to plot or to pass to a policy::
 
     clusters = cluster_agents(venv, seed=0)
@@ -29,6 +30,7 @@ from policies.identity_vae import IdentityVAE
 from ps_wrappers.layout import SlotLayout, get_layout
 
 __all__ = [
+    "CRITERIA",
     "ClusterResult",
     "ClusterSpec",
     "agent_types",
@@ -46,14 +48,17 @@ class ClusterResult:
         cluster_of_agent: Cluster index ``mu(i)`` of every agent (clusters are numbered in order of
             their first agent).
         embeddings: ``[N, m]`` encoder means ``mu_theta(i)``.
-        scores: Davies-Bouldin index of every ``K`` tried (lower is better; empty when ``K`` was
-            given or there were too few agents to compare).
+        scores: The criterion's value for every ``K`` tried (empty when ``K`` was given or there
+            were too few agents to compare): the Davies-Bouldin index (lower is better), or the
+            gap ``Gap(K)``.
+        criterion: ``"davies-bouldin"`` or ``"gap"``: how ``K`` was chosen.
     """
 
     agents: tuple[str, ...]
     cluster_of_agent: tuple[int, ...]
     embeddings: np.ndarray
     scores: dict[int, float] = field(default_factory=dict)
+    criterion: str = "davies-bouldin"
 
     @property
     def n_clusters(self) -> int:
@@ -204,8 +209,56 @@ def _standardise(x: np.ndarray) -> np.ndarray:
     return ((x - x.mean(0)) / np.where(std > 1e-8, std, 1.0)).astype(np.float32)
 
 
+CRITERIA = ("davies-bouldin", "gap")
+"""How :func:`cluster_agents` chooses ``K`` when it is not given."""
+
+GAP_REFERENCES = 20
+"""Uniform reference data sets per ``K`` of the gap statistic."""
+
+
+def _log_dispersion(x: np.ndarray, k: int, seed: int) -> tuple[float, np.ndarray]:
+    """``log W_k`` (k-means within-cluster sum of squares) and the labels."""
+    from sklearn.cluster import KMeans
+
+    km = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(x)
+    return float(np.log(max(float(km.inertia_), 1e-12))), km.labels_
+
+
+def _gap_choice(embeddings: np.ndarray, upper: int, seed: int) -> tuple[np.ndarray, dict[int, float]]:
+    """The gap statistic's ``K`` in ``1 .. upper`` (Tibshirani, Walther & Hastie, 2001).
+
+    ``Gap(k) = mean_b log W*_kb - log W_k`` (their Eq. 3), with ``B`` data sets drawn uniformly
+    from the box that bounds the embeddings along their principal axes, and
+    ``s_k = sd_b(log W*_kb) sqrt(1 + 1/B)``. ``K`` is the smallest ``k`` with
+    ``Gap(k) >= Gap(k*) - s_k*`` where ``k*`` maximises the gap (Dudoit & Fridlyand's "global
+    SE max" rule): Tibshirani's "first ``k`` with ``Gap(k) >= Gap(k+1) - s_(k+1)``" stops at
+    ``K = 1`` whenever two of three groups merged leave ``Gap(2)`` no better than ``Gap(1)``, which
+    happens with as few points as agents.
+    """
+    n = len(embeddings)
+    centred = embeddings - embeddings.mean(0)
+    if float(np.abs(centred).max()) < 1e-8:  # all embeddings equal: one cluster
+        return np.zeros(n, dtype=int), {1: 0.0}
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    rotated = centred @ vt.T
+    low, high = rotated.min(0), rotated.max(0)
+    rng = np.random.default_rng(seed)
+    refs = [rng.uniform(low, high, size=rotated.shape) for _ in range(GAP_REFERENCES)]
+    gaps: dict[int, float] = {}
+    spread: dict[int, float] = {}
+    labels: dict[int, np.ndarray] = {}
+    for k in range(1, upper + 1):
+        log_w, labels[k] = _log_dispersion(rotated, k, seed)
+        ref = np.array([_log_dispersion(r, k, seed)[0] for r in refs])
+        gaps[k] = float(ref.mean() - log_w)
+        spread[k] = float(ref.std() * np.sqrt(1.0 + 1.0 / GAP_REFERENCES))
+    best = max(gaps, key=gaps.__getitem__)
+    chosen = min(k for k in gaps if gaps[k] >= gaps[best] - spread[best])
+    return labels[chosen], gaps
+
+
 def _choose_k(
-    embeddings: np.ndarray, n_clusters: int | None, max_clusters: int | None, seed: int
+    embeddings: np.ndarray, n_clusters: int | None, max_clusters: int | None, seed: int, criterion: str = "davies-bouldin"
 ) -> tuple[np.ndarray, dict[int, float]]:
     from sklearn.cluster import KMeans
     from sklearn.metrics import davies_bouldin_score
@@ -215,6 +268,9 @@ def _choose_k(
         labels = KMeans(n_clusters=n_clusters, n_init=10, random_state=seed).fit_predict(embeddings)
         return labels, {}
     upper = min(n - 1, max_clusters if max_clusters is not None else max(2, n // 2))
+    if criterion == "gap":
+        # W_k is 0 once every agent has its own cluster, so K stays below N.
+        return _gap_choice(embeddings, max(upper, 1), seed) if n > 1 else (np.zeros(n, dtype=int), {})
     if upper < 2:
         # Davies-Bouldin needs 2 <= K <= N - 1: one agent is one cluster, two agents two clusters.
         return np.arange(n), {}
@@ -244,6 +300,7 @@ def cluster_agents(
     batch_size: int = 128,
     learning_rate: float = 1e-3,
     max_clusters: int | None = None,
+    criterion: str = "davies-bouldin",
     seed: int | None = None,
 ) -> ClusterResult:
     """Cluster the agents of a vec env by identity (SePS section 3.1; AdaPS section 4.2).
@@ -252,6 +309,9 @@ def cluster_agents(
     are collected, trains :class:`~policies.identity_vae.IdentityVAE` on them (negative ELBO of
     Eq. 1, KL weight 1e-4), runs k-means on the encoder means and chooses ``K`` in
     ``2 .. min(N - 1, max_clusters)`` by the Davies-Bouldin index unless ``n_clusters`` is given.
+    The index is not defined for one cluster, so it always splits the agents; with
+    ``criterion="gap"`` ``K`` is chosen in ``1 .. min(N - 1, max_clusters)`` by the gap statistic,
+    which answers ``K = 1`` when the embeddings form one group (agents that are all alike).
     ``max_clusters`` defaults to ``N // 2`` (at least two agents per cluster on average): agents of
     one group get close but not identical embeddings, so the index keeps improving as groups are
     split into singletons, and singleton clusters would turn SePS into no sharing at all.
@@ -268,14 +328,16 @@ def cluster_agents(
         batch_size: VAE batch size (128 in the paper).
         learning_rate: Adam learning rate of the VAE.
         max_clusters: Upper bound on ``K`` when it is chosen automatically (default ``N // 2``).
+        criterion: ``"davies-bouldin"`` (the papers' choice, default) or ``"gap"``.
         seed: Seeds action sampling, VAE initialisation and batches, and k-means.
 
     Returns:
-        The cluster map, the embeddings and the Davies-Bouldin scores.
+        The cluster map, the embeddings and the criterion's scores.
 
     Raises:
         TypeError: if ``venv`` was not built by :func:`ps_wrappers.make_vec_env`.
-        ValueError: for a ``n_clusters`` outside ``1..N`` or non-positive sizes.
+        ValueError: for a ``n_clusters`` outside ``1..N``, an unknown ``criterion`` or
+            non-positive sizes.
 
     Example:
         >>> clusters = cluster_agents(venv, seed=0)           # doctest: +SKIP
@@ -289,6 +351,8 @@ def cluster_agents(
             f"cluster_agents: n_clusters must be between 1 and the number of agents ({n_agents}), "
             f"got {n_clusters}; pass None to choose it by the Davies-Bouldin index"
         )
+    if criterion not in CRITERIA:
+        raise ValueError(f"cluster_agents: criterion must be one of {CRITERIA}, got {criterion!r}")
     for name, value in (("n_samples", n_samples), ("n_updates", n_updates), ("latent_dim", latent_dim), ("batch_size", batch_size)):
         if value < 1:
             raise ValueError(f"cluster_agents: {name} must be a positive integer, got {value}")
@@ -318,10 +382,11 @@ def cluster_agents(
             optimizer.step()
         with torch.no_grad():
             embeddings = vae.encode(torch.arange(n_agents))[0].numpy().astype(np.float64)
-    labels, scores = _choose_k(embeddings, n_clusters, max_clusters, seed)
+    labels, scores = _choose_k(embeddings, n_clusters, max_clusters, seed, criterion)
     return ClusterResult(
         agents=tuple(layout.agents),
         cluster_of_agent=_canonical(labels.tolist()),
         embeddings=embeddings,
         scores=scores,
+        criterion=criterion,
     )

@@ -116,3 +116,31 @@ def test_cluster_agents_rejects_bad_arguments():
         from stable_baselines3.common.env_util import make_vec_env
 
         cluster_agents(make_vec_env("CartPole-v1"))
+
+
+def test_gap_statistic_answers_one_cluster_for_one_blob_and_three_for_three() -> None:
+    from policies.clustering import _choose_k
+
+    rng = np.random.default_rng(0)
+    blob = rng.normal(size=(8, 5))
+    labels, gaps = _choose_k(blob, None, None, seed=0, criterion="gap")
+    assert len(set(labels.tolist())) == 1 and 1 in gaps
+    db_labels, _ = _choose_k(blob, None, None, seed=0)
+    assert len(set(db_labels.tolist())) >= 2  # Davies-Bouldin cannot say "one group"
+    centres = np.array([[0.0] * 5, [5.0] * 5, [-5.0, 5.0, -5.0, 5.0, -5.0]])
+    three = np.concatenate([c + 0.3 * rng.normal(size=(3, 5)) for c in centres])
+    labels, gaps = _choose_k(three, None, 4, seed=0, criterion="gap")
+    assert _same_partition(labels.tolist(), [0, 0, 0, 1, 1, 1, 2, 2, 2]), gaps
+    same, _ = _choose_k(np.ones((4, 5)), None, None, seed=0, criterion="gap")
+    assert same.tolist() == [0, 0, 0, 0]
+
+
+def test_gap_criterion_keeps_alike_agents_together_and_splits_groups() -> None:
+    alike = ps_wrappers.make_vec_env(lambda: GroupedAgentsEnv((0, 0, 0, 0, 0, 0), differ="reward"), n_envs=2, seed=0)
+    result = cluster_agents(alike, n_samples=4000, n_updates=800, criterion="gap", seed=0)
+    assert result.n_clusters == 1 and result.criterion == "gap", result.scores
+    assert cluster_agents(alike, n_samples=4000, n_updates=800, seed=0).n_clusters >= 2
+    grouped = cluster_agents(_grouped_venv("reward"), n_samples=4000, n_updates=800, criterion="gap", seed=0)
+    assert grouped.cluster_of_agent == (0, 1, 2, 0, 1, 2), grouped.scores
+    with pytest.raises(ValueError, match="criterion must be one of"):
+        cluster_agents(alike, criterion="silhouette")
