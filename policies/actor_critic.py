@@ -137,15 +137,11 @@ class SlotActorCriticExtractor(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(masked actor output, value)`` of a batch of slot observations."""
-        if not torch.is_grad_enabled():  # acting (rollouts, predict): validate what the env sent
-            self.layout.check_indicators(obs, "policy")
         features, one_hot, _, mask = self.layout.split(obs)
         return self._actor(features, one_hot, mask), self.value_net(features, one_hot)
 
     def forward_actor(self, obs: torch.Tensor) -> torch.Tensor:
         """Actor output, with invalid actions' logits set to ``MASKED_LOGIT``."""
-        if not torch.is_grad_enabled():
-            self.layout.check_indicators(obs, "policy")
         features, one_hot, _, mask = self.layout.split(obs)
         return self._actor(features, one_hot, mask)
 
@@ -286,9 +282,18 @@ class SharingActorCriticPolicy(SharingMethod, ActorCriticPolicy):
         return torch.where(acting, values, 0.0)
 
     def forward(self, obs: torch.Tensor, deterministic: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """SB3's forward; placeholder rows get log-probability 0."""
+        """SB3's forward (rollouts); placeholder rows get log-probability 0.
+
+        Raises:
+            ValueError: if the batch's indicator segments are not 0/1 (:meth:`SlotLayout.check_indicators`).
+        """
+        self.layout.check_indicators(obs, type(self).__name__)
         actions, values, log_prob = super().forward(obs, deterministic)
         return actions, values, self._only_acting(obs, log_prob)
+
+    def _predict(self, observation: PyTorchObs, deterministic: bool = False) -> torch.Tensor:
+        self.layout.check_indicators(observation, type(self).__name__)
+        return super()._predict(observation, deterministic)
 
     def evaluate_actions(
         self, obs: PyTorchObs, actions: torch.Tensor

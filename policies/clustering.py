@@ -269,8 +269,10 @@ def _choose_k(
         return labels, {}
     upper = min(n - 1, max_clusters if max_clusters is not None else max(2, n // 2))
     if criterion == "gap":
-        # W_k is 0 once every agent has its own cluster, so K stays below N.
-        return _gap_choice(embeddings, max(upper, 1), seed) if n > 1 else (np.zeros(n, dtype=int), {})
+        if n == 1:
+            return np.zeros(1, dtype=int), {}
+        # W_k is 0 once every agent has its own cluster, so K stays below N (upper <= N - 1).
+        return _gap_choice(embeddings, max(upper, 1), seed)
     if upper < 2:
         # Davies-Bouldin needs 2 <= K <= N - 1: one agent is one cluster, two agents two clusters.
         return np.arange(n), {}

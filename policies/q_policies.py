@@ -90,10 +90,7 @@ class AgentQNetwork(QNetwork):
 
     def forward(self, obs: PyTorchObs) -> torch.Tensor:
         """Q-values ``[B, n]``; invalid actions get ``MASKED_LOGIT``."""
-        flat = self.extract_features(obs, self.features_extractor)
-        if not torch.is_grad_enabled():  # acting and target evaluation: validate the batch
-            self.layout.check_indicators(flat, self.owner)
-        features, one_hot, acting, mask = self.layout.split(flat)
+        features, one_hot, acting, mask = self.layout.split(self.extract_features(obs, self.features_extractor))
         # A forward pass in training mode with autograd on is a DQN gradient step.
         if self.training and torch.is_grad_enabled() and not self.masked_exploration and not self._warned:
             self._check_exploration(acting, mask)
@@ -189,6 +186,12 @@ class SharingQPolicy(SharingMethod, DQNPolicy):
 
     def _post_build(self) -> None:
         """Subclass hook called at the end of ``_build``, once ``self.optimizer`` exists."""
+
+    def _predict(self, obs: PyTorchObs, deterministic: bool = True) -> torch.Tensor:
+        # Acting (``predict``, DQN's rollouts): refuse rescaled indicator segments here; batches
+        # drawn from the replay buffer are the same rows, already checked when they were acted on.
+        self.layout.check_indicators(obs, type(self).__name__)
+        return super()._predict(obs, deterministic)
 
     @property
     def q_network(self) -> AgentConditionedMLP:

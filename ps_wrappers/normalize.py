@@ -84,9 +84,13 @@ class SlotVecNormalize(VecNormalize):
             gamma=gamma,
             epsilon=epsilon,
         )
-        self.layout = layout
         if norm_obs:
             self.obs_rms = SlotRunningMeanStd(layout)  # type: ignore[assignment]  # SB3 types it as a dict too
+
+    @property
+    def layout(self) -> SlotLayout:
+        """The slot layout of the wrapped vec env's observations."""
+        return get_layout(self.observation_space, owner="SlotVecNormalize")
 
     def _normalize_obs(self, obs: np.ndarray, obs_rms: RunningMeanStd) -> np.ndarray:
         out = np.array(obs, dtype=np.float32, copy=True)
