@@ -226,7 +226,7 @@ def random_return(args: Args, seed: int = 1000) -> float:
     from policies.action_masks import random_valid_actions
 
     venv = ps_wrappers.make_vec_env(make_env_fn(args), n_envs=args.n_envs, seed=seed)
-    layout = ps_wrappers.get_layout(venv.observation_space)
+    layout = ps_wrappers.layout.get_flat_layout(venv.observation_space)
     rng = np.random.default_rng(seed)
 
     class Random:

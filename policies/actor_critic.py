@@ -44,7 +44,7 @@ from policies.methods import (
     SharingMethod,
 )
 from policies.networks import AgentConditionedMLP
-from ps_wrappers.layout import SlotLayout, get_layout
+from ps_wrappers.layout import SlotLayout, get_flat_layout
 
 __all__ = [
     "FullSharingPolicy",
@@ -202,7 +202,7 @@ class SharingActorCriticPolicy(SharingMethod, ActorCriticPolicy):
         **kwargs: Any,
     ) -> None:
         owner = type(self).__name__
-        self.layout = get_layout(observation_space, owner=owner)
+        self.layout = get_flat_layout(observation_space, owner=owner)
         check_action_space(action_space, self.layout, owner)
         if use_sde:
             raise ValueError(f"{owner}: use_sde=True is not supported; use Gaussian exploration (use_sde=False)")

@@ -27,7 +27,7 @@ from gymnasium import spaces
 
 from policies.action_masks import random_valid_actions
 from policies.identity_vae import IdentityVAE
-from ps_wrappers.layout import SlotLayout, get_layout
+from ps_wrappers.layout import SlotLayout, get_flat_layout
 
 __all__ = [
     "CRITERIA",
@@ -346,7 +346,7 @@ def cluster_agents(
         >>> clusters.groups()                                  # doctest: +SKIP
         [('agent_0', 'agent_3'), ('agent_1', 'agent_4'), ('agent_2', 'agent_5')]
     """
-    layout = get_layout(venv.observation_space, owner="cluster_agents")
+    layout = get_flat_layout(venv.observation_space, owner="cluster_agents")
     n_agents = len(layout.agents)
     if n_clusters is not None and not 1 <= n_clusters <= n_agents:
         raise ValueError(

@@ -37,7 +37,7 @@ from policies.methods import (
     SharingMethod,
 )
 from policies.networks import AgentConditionedMLP
-from ps_wrappers.layout import SlotLayout, get_layout
+from ps_wrappers.layout import SlotLayout, get_flat_layout
 
 __all__ = [
     "AgentQNetwork",
@@ -143,7 +143,7 @@ class SharingQPolicy(SharingMethod, DQNPolicy):
         **kwargs: Any,
     ) -> None:
         owner = type(self).__name__
-        self.layout = get_layout(observation_space, owner=owner)
+        self.layout = get_flat_layout(observation_space, owner=owner)
         if not isinstance(action_space, spaces.Discrete):
             raise TypeError(
                 f"{owner}: DQN needs a Discrete action space, got {action_space!r}; use the "

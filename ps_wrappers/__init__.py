@@ -11,7 +11,7 @@ Example:
 from ps_wrappers.action_padding import InvalidActionMode, pad_actions
 from ps_wrappers.agent_indication import agent_indicator, agent_type
 from ps_wrappers.evaluation import EvaluationResult, SharedPolicy, evaluate
-from ps_wrappers.layout import SlotBox, SlotLayout, get_layout
+from ps_wrappers.layout import ImageSlotLayout, SlotBox, SlotDict, SlotLayout, get_layout
 from ps_wrappers.make_vec_env import make_vec_env
 from ps_wrappers.normalize import SlotVecNormalize
 from ps_wrappers.observation_padding import pad_observations, unpad_observation
@@ -24,7 +24,9 @@ __all__ = [
     "evaluate",
     "InvalidActionMode",
     "PettingZooVecEnv",
+    "ImageSlotLayout",
     "SlotBox",
+    "SlotDict",
     "SlotLayout",
     "SlotVecNormalize",
     "SpacePaddingError",

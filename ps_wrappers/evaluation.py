@@ -20,7 +20,7 @@ from stable_baselines3.common.vec_env import VecNormalize
 
 from ps_wrappers.action_padding import pad_actions
 from ps_wrappers.encoding import make_encoder
-from ps_wrappers.layout import get_layout
+from ps_wrappers.layout import get_flat_layout
 from ps_wrappers.normalize import SlotVecNormalize
 from ps_wrappers.observation_padding import pad_observations
 
@@ -55,7 +55,7 @@ class SharedPolicy:
         normalizer: VecNormalize | None = None,
     ) -> None:
         self.policy = getattr(model, "policy", model)
-        self.layout = get_layout(self.policy.observation_space, "SharedPolicy")
+        self.layout = get_flat_layout(self.policy.observation_space, "SharedPolicy")
         self.deterministic = deterministic
         if normalizer is not None and not isinstance(normalizer, SlotVecNormalize):
             raise TypeError(

@@ -16,7 +16,7 @@ import numpy as np
 from stable_baselines3.common.running_mean_std import RunningMeanStd
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
-from ps_wrappers.layout import SlotLayout, get_layout
+from ps_wrappers.layout import SlotLayout, get_flat_layout
 
 __all__ = ["SlotVecNormalize", "SlotRunningMeanStd"]
 
@@ -73,7 +73,7 @@ class SlotVecNormalize(VecNormalize):
         gamma: float = 0.99,
         epsilon: float = 1e-8,
     ) -> None:
-        layout = get_layout(venv.observation_space, owner="SlotVecNormalize")
+        layout = get_flat_layout(venv.observation_space, owner="SlotVecNormalize")
         super().__init__(
             venv,
             training=training,
@@ -90,7 +90,7 @@ class SlotVecNormalize(VecNormalize):
     @property
     def layout(self) -> SlotLayout:
         """The slot layout of the wrapped vec env's observations."""
-        return get_layout(self.observation_space, owner="SlotVecNormalize")
+        return get_flat_layout(self.observation_space, owner="SlotVecNormalize")
 
     def _normalize_obs(self, obs: np.ndarray, obs_rms: RunningMeanStd) -> np.ndarray:
         out = np.array(obs, dtype=np.float32, copy=True)
