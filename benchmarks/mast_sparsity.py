@@ -5,14 +5,14 @@ short episodes, or with ``--task bps`` blind-particle spread (:mod:`integrations
 :func:`ps_wrappers.make_vec_env`; one shared Q-network with the agent id
 (FuPS+id). For every seed it trains
 
-* ``dense``: :class:`~policies.q_policies.FullSharingQPolicy`;
+* ``dense``: :class:`~policies.dqn.policies.FullSharingQPolicy`;
 * ``static-s``: :class:`~policies.sparse_policies.SparseEvolvedQPolicy` with ``evolve=False``
   (a fixed random Erdos-Renyi topology at sparsity ``s``, MAST's "SS" baseline);
 * ``rigl-s``: :class:`~policies.sparse_policies.SparseEvolvedQPolicy` (RigL evolution);
 
 each once with plain DQN targets (``td_lambda``, ``soft_mellowmax`` and ``dual_buffer`` off) and
-once with MAST's value pieces on (:class:`~policies.mast_dqn.MASTDQN` defaults). Every run ends
-with a greedy evaluation; FLOPs and model size come from :func:`policies.flops.flops_report`.
+once with MAST's value pieces on (:class:`~policies.mast.dqn.MASTDQN` defaults). Every run ends
+with a greedy evaluation; FLOPs and model size come from :func:`policies.sparse.flops.flops_report`.
 
 Run (about 25 minutes on 2 cores with the defaults)::
 
@@ -127,13 +127,13 @@ def run_one(job: tuple[dict[str, Any], int, dict[str, Any]]) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(1)
+    from policies.sparse_policies import SparseEvolvedQPolicy
     from stable_baselines3.common.callbacks import BaseCallback
 
     import ps_wrappers
-    from policies.flops import flops_report
-    from policies.mast_dqn import MASTDQN
-    from policies.q_policies import FullSharingQPolicy
-    from policies.sparse_policies import SparseEvolvedQPolicy
+    from policies.dqn.policies import FullSharingQPolicy
+    from policies.mast.dqn import MASTDQN
+    from policies.sparse.flops import flops_report
 
     config, seed, raw = job
     args = Args(**raw)
@@ -223,7 +223,7 @@ def run_one(job: tuple[dict[str, Any], int, dict[str, Any]]) -> dict[str, Any]:
 def random_return(args: Args, seed: int = 1000) -> float:
     """Mean episode return per agent of uniformly random (valid) actions: the score's zero."""
     import ps_wrappers
-    from policies.action_masks import random_valid_actions
+    from policies.core.action_masks import random_valid_actions
 
     venv = ps_wrappers.make_vec_env(make_env_fn(args), n_envs=args.n_envs, seed=seed)
     layout = ps_wrappers.layout.get_flat_layout(venv.observation_space)

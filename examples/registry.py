@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from policies.sparse_policies import SparseEvolvedPolicy, SparseEvolvedQPolicy
 from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 
@@ -29,8 +30,7 @@ from policies import (
     SelectiveSharingPolicy,
     SelectiveSharingQPolicy,
 )
-from policies.mast_dqn import MASTDQN
-from policies.sparse_policies import SparseEvolvedPolicy, SparseEvolvedQPolicy
+from policies.mast.dqn import MASTDQN
 
 __all__ = [
     "ALGORITHMS",

@@ -24,7 +24,7 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 import ps_wrappers
 from examples.registry import algorithm_class, make_env_fn, method_spec, policy_class
 from policies import ClusterResult, cluster_agents, count_parameters
-from policies.sparse_training import set_evolution_horizon
+from policies.sparse.training import set_evolution_horizon
 
 __all__ = [
     "ReturnLogger",

@@ -14,15 +14,9 @@ observations of :func:`ps_wrappers.make_vec_env`, so no option is required::
 See ``docs/policies.md`` for the methods, their options and measured throughput.
 """
 
-from policies.action_masks import MASKED_LOGIT, mask_scores, random_valid_actions
-from policies.actor_critic import (
-    ClusterLogStd,
-    FullSharingPolicy,
-    PrunedMaskPolicy,
-    SelectiveSharingPolicy,
-    SharingActorCriticPolicy,
-    SlotActorCriticExtractor,
-)
+
+from policies import dqn, ppo
+from policies._legacy import register_legacy_module_paths
 from policies.clustering import (
     ClusterResult,
     ClusterSpec,
@@ -30,44 +24,115 @@ from policies.clustering import (
     cluster_agents,
     resolve_clusters,
 )
-from policies.flops import FlopsReport, flops_report
-from policies.masked_dqn import MaskedDQN
-from policies.masks import ADAPS_THRESHOLD, adaps_masks, default_pruning, snp_ps_masks
-from policies.mast_buffers import DualReplayBuffer, SequenceReplayBuffer
-from policies.mast_dqn import MASTDQN
-from policies.mast_targets import lambda_returns, mellowmax, soft_mellowmax
-from policies.networks import AgentConditionedMLP, NeuronMaskedMLP, RoutedMLP, SharedMLP
+from policies.core import (
+    MASKED_LOGIT,
+    AgentConditionedMLP,
+    ChannelMaskedTrunk,
+    ExtractorTrunk,
+    GridCNN,
+    IndicatorPlanesTrunk,
+    NeuronMaskedMLP,
+    RoutedMLP,
+    RoutedTrunk,
+    SharedMLP,
+    SlotFeaturesExtractor,
+    Trunk,
+    mask_scores,
+    random_valid_actions,
+)
+from policies.dqn import (
+    AgentQNetwork,
+    FullSharingQPolicy,
+    MaskedDQN,
+    MaskedExplorationWarning,
+    PrunedMaskQPolicy,
+    SelectiveSharingQPolicy,
+    SharingQPolicy,
+    SparseEvolvedQPolicy,
+    SparsePrunedMaskQPolicy,
+    SparseSelectiveSharingQPolicy,
+)
+from policies.mast import (
+    MASTDQN,
+    DualReplayBuffer,
+    SequenceReplayBuffer,
+    lambda_returns,
+    mellowmax,
+    soft_mellowmax,
+)
+from policies.methods import (
+    ADAPS_THRESHOLD,
+    FullSharing,
+    PrunedMask,
+    SelectiveSharing,
+    SharingMethod,
+    adaps_masks,
+    default_pruning,
+    snp_ps_masks,
+)
 from policies.parameters import (
     ParameterCount,
     count_parameters,
     format_parameter_table,
     parameter_table,
 )
-from policies.q_policies import (
-    AgentQNetwork,
-    FullSharingQPolicy,
-    MaskedExplorationWarning,
-    PrunedMaskQPolicy,
-    SelectiveSharingQPolicy,
-    SharingQPolicy,
-)
-from policies.sparse import SparseTopology
-from policies.sparse_policies import (
+from policies.ppo import (
+    ClusterLogStd,
+    FullSharingPolicy,
+    PrunedMaskPolicy,
+    SelectiveSharingPolicy,
+    SharingActorCriticPolicy,
+    SlotActorCriticExtractor,
     SparseEvolvedPolicy,
-    SparseEvolvedQPolicy,
     SparsePrunedMaskPolicy,
-    SparsePrunedMaskQPolicy,
     SparseSelectiveSharingPolicy,
-    SparseSelectiveSharingQPolicy,
+)
+from policies.sparse import (
+    FlopsReport,
+    SparseMetricsCallback,
+    SparseTopology,
+    flops_report,
+    set_evolution_horizon,
     sparse_evolved,
 )
-from policies.sparse_training import SparseMetricsCallback, set_evolution_horizon
 
 __all__ = [
-    "MASTDQN",
+    "ADAPS_THRESHOLD",
+    "AgentConditionedMLP",
+    "AgentQNetwork",
+    "ChannelMaskedTrunk",
+    "ClusterLogStd",
+    "ClusterResult",
+    "ClusterSpec",
     "DualReplayBuffer",
+    "ExtractorTrunk",
     "FlopsReport",
+    "FullSharing",
+    "FullSharingPolicy",
+    "FullSharingQPolicy",
+    "GridCNN",
+    "IndicatorPlanesTrunk",
+    "MASKED_LOGIT",
+    "MASTDQN",
+    "MaskedDQN",
+    "MaskedExplorationWarning",
+    "NeuronMaskedMLP",
+    "ParameterCount",
+    "PrunedMask",
+    "PrunedMaskPolicy",
+    "PrunedMaskQPolicy",
+    "RoutedMLP",
+    "RoutedTrunk",
+    "SelectiveSharing",
+    "SelectiveSharingPolicy",
+    "SelectiveSharingQPolicy",
     "SequenceReplayBuffer",
+    "SharedMLP",
+    "SharingActorCriticPolicy",
+    "SharingMethod",
+    "SharingQPolicy",
+    "SlotActorCriticExtractor",
+    "SlotFeaturesExtractor",
     "SparseEvolvedPolicy",
     "SparseEvolvedQPolicy",
     "SparseMetricsCallback",
@@ -76,43 +141,26 @@ __all__ = [
     "SparseSelectiveSharingPolicy",
     "SparseSelectiveSharingQPolicy",
     "SparseTopology",
-    "flops_report",
-    "lambda_returns",
-    "mellowmax",
-    "set_evolution_horizon",
-    "soft_mellowmax",
-    "sparse_evolved",
-    "ADAPS_THRESHOLD",
-    "MASKED_LOGIT",
-    "AgentConditionedMLP",
-    "AgentQNetwork",
-    "ClusterLogStd",
-    "ClusterResult",
-    "ClusterSpec",
-    "FullSharingPolicy",
-    "FullSharingQPolicy",
-    "MaskedDQN",
-    "MaskedExplorationWarning",
-    "NeuronMaskedMLP",
-    "ParameterCount",
-    "PrunedMaskPolicy",
-    "PrunedMaskQPolicy",
-    "RoutedMLP",
-    "SelectiveSharingPolicy",
-    "SelectiveSharingQPolicy",
-    "SharedMLP",
-    "SharingActorCriticPolicy",
-    "SharingQPolicy",
-    "SlotActorCriticExtractor",
+    "Trunk",
     "adaps_masks",
     "agent_types",
     "cluster_agents",
     "count_parameters",
     "default_pruning",
+    "dqn",
+    "flops_report",
     "format_parameter_table",
+    "lambda_returns",
     "mask_scores",
+    "mellowmax",
     "parameter_table",
+    "ppo",
     "random_valid_actions",
     "resolve_clusters",
+    "set_evolution_horizon",
     "snp_ps_masks",
+    "soft_mellowmax",
+    "sparse_evolved",
 ]
+
+register_legacy_module_paths()

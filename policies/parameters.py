@@ -20,9 +20,9 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.dqn.policies import DQNPolicy
 from torch import nn
 
-from policies.actor_critic import FullSharingPolicy, PrunedMaskPolicy, SelectiveSharingPolicy
-from policies.clustering import ClusterSpec
-from policies.q_policies import FullSharingQPolicy, PrunedMaskQPolicy, SelectiveSharingQPolicy
+from policies.clustering.clustering import ClusterSpec
+from policies.dqn.policies import FullSharingQPolicy, PrunedMaskQPolicy, SelectiveSharingQPolicy
+from policies.ppo.policies import FullSharingPolicy, PrunedMaskPolicy, SelectiveSharingPolicy
 
 __all__ = ["ParameterCount", "count_parameters", "format_parameter_table", "parameter_table"]
 

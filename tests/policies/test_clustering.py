@@ -119,7 +119,7 @@ def test_cluster_agents_rejects_bad_arguments():
 
 
 def test_gap_statistic_answers_one_cluster_for_one_blob_and_three_for_three() -> None:
-    from policies.clustering import _choose_k
+    from policies.clustering.clustering import _choose_k
 
     rng = np.random.default_rng(0)
     blob = rng.normal(size=(8, 5))

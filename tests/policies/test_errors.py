@@ -40,7 +40,7 @@ def test_plain_box_observation_space_is_rejected_with_the_fix():
         ({"actor_pruning": [0.1, 0.2, 0.3]}, r"PrunedMaskPolicy: actor_pruning must give one pruning ratio per hidden layer \[64, 64\]"),
         ({"critic_pruning": 1.0}, r"PrunedMaskPolicy: critic_pruning=\[1.0, 1.0\] is invalid"),
         ({"use_sde": True}, r"PrunedMaskPolicy: use_sde=True is not supported"),
-        ({"features_extractor_class": NatureCNN}, r"PrunedMaskPolicy: features_extractor_class must be FlattenExtractor"),
+        ({"features_extractor_class": NatureCNN}, r"PrunedMaskPolicy: features_extractor_class=NatureCNN cannot be built on the slot features .*for vector observations use FlattenExtractor"),
         ({"net_arch": "big"}, r"PrunedMaskPolicy: net_arch must be a list of hidden widths"),
     ],
 )
@@ -66,5 +66,5 @@ def test_action_space_must_match_the_mask_segment():
         FullSharingPolicy(slot_space(n_actions=4), spaces.Discrete(5), lr)
     with pytest.raises(TypeError, match=r"FullSharingQPolicy: DQN needs a Discrete action space"):
         FullSharingQPolicy(slot_space(n_actions=0), spaces.Box(-1, 1, (2,)), lr)
-    with pytest.raises(ValueError, match=r"FullSharingQPolicy: the observation's action mask has 4 entries but the action space has 3"):
+    with pytest.raises(ValueError, match=r"FullSharingQPolicy: the observation.s action mask has 4 entries but the action space Discrete\(3\) needs 3"):
         FullSharingQPolicy(slot_space(n_actions=4), spaces.Discrete(3), lr)

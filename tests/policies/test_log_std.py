@@ -17,7 +17,7 @@ from policies import (
     SelectiveSharingPolicy,
     SparseSelectiveSharingPolicy,
 )
-from policies.actor_critic import ClusterLogStd
+from policies.ppo.policies import ClusterLogStd
 from ps_wrappers.testing import sample_slot_observations
 from tests.policies.policy_test_utils import lr, slot_obs, slot_space
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from policies.masks import adaps_masks, default_pruning, resolve_pruning, snp_ps_masks
-from policies.networks import NeuronMaskedMLP, RoutedMLP, SharedMLP
+from policies.core.heads import NeuronMaskedMLP, RoutedMLP, SharedMLP
+from policies.methods.masks import adaps_masks, default_pruning, resolve_pruning, snp_ps_masks
 
 N_AGENTS = 3
 

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import pytest
 import torch
+from policies.sparse_policies import SparseEvolvedPolicy, SparseEvolvedQPolicy
 from stable_baselines3 import A2C, PPO
 from torch import nn
 
-from policies.flops import (
+from policies.mast.dqn import MASTDQN
+from policies.sparse.flops import (
     flops_report,
     forward_flops,
     layer_costs,
     linear_forward_flops,
     model_size,
 )
-from policies.mast_dqn import MASTDQN
-from policies.sparse import SparseTopology
-from policies.sparse_policies import SparseEvolvedPolicy, SparseEvolvedQPolicy
+from policies.sparse.topology import SparseTopology
 
 
 def test_equation_11_and_9_for_one_layer():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from gymnasium import spaces
 
-from policies.mast_buffers import DualReplayBuffer, SequenceReplayBuffer
+from policies.mast.buffers import DualReplayBuffer, SequenceReplayBuffer
 
 OBS = spaces.Box(-np.inf, np.inf, (2,), np.float32)
 ACT = spaces.Discrete(3)

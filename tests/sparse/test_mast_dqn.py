@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from policies.sparse_policies import SparseEvolvedQPolicy
 from stable_baselines3.common.buffers import ReplayBuffer
 from torch import nn
 
-from policies.mast_buffers import DualReplayBuffer, SequenceReplayBuffer
-from policies.mast_dqn import MASTDQN
-from policies.mast_targets import soft_mellowmax
-from policies.sparse_policies import SparseEvolvedQPolicy
+from policies.mast.buffers import DualReplayBuffer, SequenceReplayBuffer
+from policies.mast.dqn import MASTDQN
+from policies.mast.targets import soft_mellowmax
 from ps_wrappers.layout import get_layout
 
 

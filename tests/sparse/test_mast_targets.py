@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from policies.mast_targets import lambda_returns, mellowmax, soft_mellowmax
+from policies.mast.targets import lambda_returns, mellowmax, soft_mellowmax
 
 
 def _hand_lambda_return(rewards, values, terminal_last, length, gamma, lam):

@@ -5,11 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from stable_baselines3 import A2C, DQN, PPO
-from stable_baselines3.common.logger import configure
-
-from policies.masked_dqn import MaskedDQN
-from policies.mast_dqn import MASTDQN
 from policies.sparse_policies import (
     SparseEvolvedPolicy,
     SparseEvolvedQPolicy,
@@ -19,7 +14,12 @@ from policies.sparse_policies import (
     SparseSelectiveSharingQPolicy,
     sparse_evolved,
 )
-from policies.sparse_training import (
+from stable_baselines3 import A2C, DQN, PPO
+from stable_baselines3.common.logger import configure
+
+from policies.dqn.masked_dqn import MaskedDQN
+from policies.mast.dqn import MASTDQN
+from policies.sparse.training import (
     SparseMetricsCallback,
     expected_optimizer_steps,
     set_evolution_horizon,

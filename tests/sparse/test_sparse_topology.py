@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from policies.sparse import (
+from policies.sparse.topology import (
     SparseTopology,
     cosine_update_fraction,
     erdos_renyi_densities,

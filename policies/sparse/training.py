@@ -3,7 +3,7 @@
 The policy does not know how long it will be trained, but RigL's cosine schedule
 ``zeta_t = zeta / 2 (1 + cos(pi t / T_end))`` (MAST section 4.1) needs ``T_end``. RigL ends
 evolution at 75% of training; :func:`set_evolution_horizon` computes that in optimizer steps from
-``total_timesteps`` for PPO, A2C and DQN-style algorithms. :class:`~policies.mast_dqn.MASTDQN`
+``total_timesteps`` for PPO, A2C and DQN-style algorithms. :class:`~policies.mast.dqn.MASTDQN`
 calls it itself.
 
 Example:
@@ -24,8 +24,8 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.type_aliases import TrainFrequencyUnit
 
-from policies.flops import flops_report
-from policies.sparse import SparseTopology
+from policies.sparse.flops import flops_report
+from policies.sparse.topology import SparseTopology
 
 __all__ = [
     "SparseMetricsCallback",

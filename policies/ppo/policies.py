@@ -1,11 +1,11 @@
 """Sharing policies for SB3's actor-critic algorithms (PPO, A2C).
 
-The actor and the critic are agent-conditioned networks (:mod:`policies.networks`) that include
+The actor and the critic are agent-conditioned networks (:mod:`policies.core.heads`) that include
 their output layers, so SePS can give every cluster its own heads; SB3's ``action_net`` and
 ``value_net`` are identities. Everything a policy needs comes from the observation
 (:class:`ps_wrappers.SlotLayout`): the agent of each row, its acting flag and its action mask.
 
-* Invalid actions get the logit :data:`~policies.action_masks.MASKED_LOGIT` inside
+* Invalid actions get the logit :data:`~policies.core.action_masks.MASKED_LOGIT` inside
   ``mlp_extractor.forward_actor``, which SB3's ``forward``, ``evaluate_actions``,
   ``get_distribution`` and ``_predict`` all go through, so no path samples an invalid action.
 * Placeholder rows (acting flag 0) contribute no actor gradient: their log-probability and
@@ -27,24 +27,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 from gymnasium import spaces
 from stable_baselines3.common.distributions import Distribution
 from stable_baselines3.common.policies import ActorCriticPolicy
-from stable_baselines3.common.torch_layers import FlattenExtractor
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from torch import nn
 
-from policies.action_masks import mask_scores
-from policies.methods import (
-    FullSharingMethod,
-    PrunedMaskMethod,
-    SelectiveSharingMethod,
-    SharingMethod,
-)
-from policies.networks import AgentConditionedMLP
-from ps_wrappers.layout import SlotLayout, get_flat_layout
+from policies.core.action_masks import mask_scores
+from policies.core.heads import AgentConditionedMLP
+from policies.core.sb3 import SharingPolicyMixin, actor_output_dim
+from policies.methods.options import FullSharingOptions, PrunedMaskOptions, SelectiveSharingOptions
+from policies.sparse.mixin import SparseEvolutionMixin
+from ps_wrappers.layout import SlotLayout
 
 __all__ = [
     "FullSharingPolicy",
@@ -53,32 +48,10 @@ __all__ = [
     "ClusterLogStd",
     "SharingActorCriticPolicy",
     "SlotActorCriticExtractor",
+    "SparseEvolvedPolicy",
+    "SparsePrunedMaskPolicy",
+    "SparseSelectiveSharingPolicy",
 ]
-
-
-def check_action_space(action_space: spaces.Space, layout: SlotLayout, owner: str) -> None:
-    """Check that the action space matches the layout's action-mask segment.
-
-    Raises:
-        TypeError: for an unsupported action space.
-        ValueError: if the mask length does not match the action space.
-    """
-    if isinstance(action_space, spaces.Discrete):
-        expected: int | None = int(action_space.n)
-    elif isinstance(action_space, spaces.MultiDiscrete):
-        expected = int(action_space.nvec.sum())
-    elif isinstance(action_space, (spaces.Box, spaces.MultiBinary)):
-        expected = 0
-    else:
-        raise TypeError(
-            f"{owner} supports Discrete, MultiDiscrete, Box and MultiBinary actions, got {action_space!r}"
-        )
-    if layout.n_actions != expected:
-        raise ValueError(
-            f"{owner}: the observation's action mask has {layout.n_actions} entries but the action "
-            f"space {action_space!r} needs {expected}; the observation and action spaces must come "
-            "from the same ps_wrappers.make_vec_env"
-        )
 
 
 class ClusterLogStd(nn.Module):
@@ -159,15 +132,6 @@ class SlotActorCriticExtractor(nn.Module):
         return self.value_net(features, one_hot)
 
 
-def _actor_output_dim(action_space: spaces.Space) -> int:
-    """Size of the distribution parameters: logits (Discrete, MultiDiscrete, MultiBinary) or means (Box)."""
-    if isinstance(action_space, spaces.Discrete):
-        return int(action_space.n)
-    if isinstance(action_space, spaces.MultiDiscrete):
-        return int(action_space.nvec.sum())
-    return int(np.prod(action_space.shape or (1,)))
-
-
 def _hidden_sizes(net_arch: Any, owner: str) -> tuple[list[int], list[int]]:
     if isinstance(net_arch, dict):
         return list(net_arch.get("pi", [])), list(net_arch.get("vf", []))
@@ -178,17 +142,19 @@ def _hidden_sizes(net_arch: Any, owner: str) -> tuple[list[int], list[int]]:
     )
 
 
-class SharingActorCriticPolicy(SharingMethod, ActorCriticPolicy):
+class SharingActorCriticPolicy(SharingPolicyMixin, ActorCriticPolicy):
     """``ActorCriticPolicy`` whose actor and critic are agent-conditioned networks.
 
     Takes SB3's ``ActorCriticPolicy`` arguments (defaults: ``net_arch=dict(pi=[64, 64],
     vf=[64, 64])``, tanh, orthogonal initialisation with gains 0.01 for the actor head and 1 for
-    the critic head). The features extractor is the identity on the slot observation;
-    ``use_sde`` is not supported.
+    the critic head). ``features_extractor_class`` is the trunk on the features (default: the
+    identity for vectors, NatureCNN or :class:`~policies.core.cnn.GridCNN` for images; see
+    :mod:`policies.core.extractor`), shared by actor and critic unless
+    ``share_features_extractor=False``. ``use_sde`` is not supported.
 
     Raises:
-        TypeError: if the observation space is not a vec env's ``SlotBox``.
-        ValueError: for unsupported options (``use_sde``, another features extractor).
+        TypeError: if the observation space is not a vec env's ``SlotBox`` / ``SlotDict``.
+        ValueError: for unsupported options (``use_sde``, a trunk that cannot take the features).
     """
 
     def __init__(
@@ -197,43 +163,39 @@ class SharingActorCriticPolicy(SharingMethod, ActorCriticPolicy):
         action_space: spaces.Space,
         lr_schedule: Schedule,
         use_sde: bool = False,
-        features_extractor_class: type = FlattenExtractor,
+        features_extractor_class: type | None = None,
+        features_extractor_kwargs: dict[str, Any] | None = None,
         share_features_extractor: bool = True,
         **kwargs: Any,
     ) -> None:
         owner = type(self).__name__
-        self.layout = get_flat_layout(observation_space, owner=owner)
-        check_action_space(action_space, self.layout, owner)
         if use_sde:
             raise ValueError(f"{owner}: use_sde=True is not supported; use Gaussian exploration (use_sde=False)")
-        if features_extractor_class is not FlattenExtractor:
-            raise ValueError(
-                f"{owner}: features_extractor_class must be FlattenExtractor (the networks read the "
-                f"slot segments themselves), got {features_extractor_class!r}"
-            )
-        self._check_method(self.layout)
+        self._setup_sharing(observation_space, action_space, features_extractor_class, features_extractor_kwargs)
         super().__init__(
             observation_space,
             action_space,
             lr_schedule,
             use_sde=use_sde,
-            features_extractor_class=features_extractor_class,
+            features_extractor_class=features_extractor_class,  # type: ignore[arg-type]
+            features_extractor_kwargs=features_extractor_kwargs,
             share_features_extractor=share_features_extractor,
             **kwargs,
         )
 
     def _build_mlp_extractor(self) -> None:
         pi_hidden, vf_hidden = _hidden_sizes(self.net_arch, type(self).__name__)
-        n_out = _actor_output_dim(self.action_space)
+        n_out = actor_output_dim(self.action_space)
         groups = self._log_std_clusters()
         log_std = None
         if groups is not None and isinstance(self.action_space, spaces.Box):
             log_std = ClusterLogStd(groups, n_out, self.log_std_init)
+        latent = self.latent_layout
         self.mlp_extractor = SlotActorCriticExtractor(  # type: ignore[assignment]
-            self.layout,
-            self._make_network("pi", pi_hidden, n_out, self.activation_fn),
-            self._make_network("vf", vf_hidden, 1, self.activation_fn),
-            mask_actions=self.layout.n_actions > 0,
+            latent,
+            self.sharing.head("pi", latent.feature_dim, pi_hidden, n_out, self.activation_fn),
+            self.sharing.head("vf", latent.feature_dim, vf_hidden, 1, self.activation_fn),
+            mask_actions=latent.n_actions > 0,
             log_std=log_std,
         )
 
@@ -262,12 +224,12 @@ class SharingActorCriticPolicy(SharingMethod, ActorCriticPolicy):
 
     @property
     def policy_network(self) -> AgentConditionedMLP:
-        """The actor network."""
+        """The actor head network."""
         return self.mlp_extractor.policy_net  # type: ignore[return-value]
 
     @property
     def value_network(self) -> AgentConditionedMLP:
-        """The critic network."""
+        """The critic head network."""
         return self.mlp_extractor.value_net  # type: ignore[return-value]
 
     def _get_action_dist_from_latent(self, latent_pi: torch.Tensor) -> Distribution:
@@ -278,21 +240,20 @@ class SharingActorCriticPolicy(SharingMethod, ActorCriticPolicy):
         return self.action_dist.proba_distribution(mean, log_std)  # type: ignore[call-arg]
 
     def _only_acting(self, obs: PyTorchObs, values: torch.Tensor) -> torch.Tensor:
-        acting = obs[..., self.layout.acting_index] > 0.5  # type: ignore[index]
-        return torch.where(acting, values, 0.0)
+        return torch.where(self._acting_mask(obs), values, 0.0)
 
-    def forward(self, obs: torch.Tensor, deterministic: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self, obs: PyTorchObs, deterministic: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """SB3's forward (rollouts); placeholder rows get log-probability 0.
 
         Raises:
             ValueError: if the batch's indicator segments are not 0/1 (:meth:`SlotLayout.check_indicators`).
         """
-        self.layout.check_indicators(obs, type(self).__name__)
-        actions, values, log_prob = super().forward(obs, deterministic)
+        self._check_acting_rows(obs)
+        actions, values, log_prob = super().forward(obs, deterministic)  # type: ignore[arg-type]
         return actions, values, self._only_acting(obs, log_prob)
 
     def _predict(self, observation: PyTorchObs, deterministic: bool = False) -> torch.Tensor:
-        self.layout.check_indicators(observation, type(self).__name__)
+        self._check_acting_rows(observation)
         return super()._predict(observation, deterministic)
 
     def evaluate_actions(
@@ -310,7 +271,7 @@ class SharingActorCriticPolicy(SharingMethod, ActorCriticPolicy):
         return data
 
 
-class FullSharingPolicy(FullSharingMethod, SharingActorCriticPolicy):
+class FullSharingPolicy(FullSharingOptions, SharingActorCriticPolicy):
     """FuPS and FuPS+id for PPO and A2C: one actor and one critic shared by all agents.
 
     Args:
@@ -320,7 +281,7 @@ class FullSharingPolicy(FullSharingMethod, SharingActorCriticPolicy):
     """
 
 
-class SelectiveSharingPolicy(SelectiveSharingMethod, SharingActorCriticPolicy):
+class SelectiveSharingPolicy(SelectiveSharingOptions, SharingActorCriticPolicy):
     """SePS for PPO and A2C (Christianos et al., 2021): ``K`` actors and ``K`` critics.
 
     Agent ``i`` is controlled and evaluated by the networks of its cluster ``mu(i)``; only agents
@@ -341,7 +302,7 @@ class SelectiveSharingPolicy(SelectiveSharingMethod, SharingActorCriticPolicy):
         return self.cluster_of_agent
 
 
-class PrunedMaskPolicy(PrunedMaskMethod, SharingActorCriticPolicy):
+class PrunedMaskPolicy(PrunedMaskOptions, SharingActorCriticPolicy):
     """SNP-PS and AdaPS for PPO and A2C: one actor and one critic, a neuron mask per agent or cluster.
 
     Args:
@@ -370,3 +331,22 @@ class PrunedMaskPolicy(PrunedMaskMethod, SharingActorCriticPolicy):
     ) -> None:
         self._ratios = {"pi": actor_pruning, "vf": critic_pruning}
         super().__init__(*args, **kwargs)
+
+
+class SparseEvolvedPolicy(SparseEvolutionMixin, FullSharingPolicy):
+    """MAST-style sparse full sharing for PPO and A2C (90% sparse, RigL-evolved by default).
+
+    Args:
+        sparsity, density_method, evolve, update_interval, zeta, t_end, sparse_init,
+            sparse_exclude: See :class:`~policies.sparse.mixin.SparseEvolutionMixin`.
+        agent_id: Concatenate the agent one-hot to the input (FuPS+id). Default ``False``.
+        *args, **kwargs: SB3 ``ActorCriticPolicy`` arguments.
+    """
+
+
+class SparsePrunedMaskPolicy(SparseEvolutionMixin, PrunedMaskPolicy):
+    """SNP-PS / AdaPS neuron masks per agent on top of sparse, RigL-evolved weights (PPO, A2C)."""
+
+
+class SparseSelectiveSharingPolicy(SparseEvolutionMixin, SelectiveSharingPolicy):
+    """SePS (one network per cluster) with sparse, RigL-evolved weights (PPO, A2C)."""

@@ -10,7 +10,7 @@ these two places:
   action, the others the greedy action of the (masked) Q-network.
 
 Everything else (replay, targets, updates, save / load) is SB3's DQN. With a sharing Q policy the
-target ``max`` is masked by the policy itself (:mod:`policies.q_policies`). On an env whose
+target ``max`` is masked by the policy itself (:mod:`policies.dqn.policies`). On an env whose
 observations carry no slot layout (no masks) it behaves exactly like SB3's DQN, so algorithm
 subclasses (e.g. ``MASTDQN``) can build on it for any env.
 
@@ -25,7 +25,7 @@ import numpy as np
 from stable_baselines3 import DQN
 from stable_baselines3.common.noise import ActionNoise
 
-from policies.action_masks import random_valid_actions
+from policies.core.action_masks import random_valid_actions
 from ps_wrappers.layout import SlotLayout
 
 __all__ = ["MaskedDQN"]

@@ -1,7 +1,7 @@
 """Sharing policies for SB3's DQN.
 
-The Q-network is an agent-conditioned network (:mod:`policies.networks`) whose Q-values of invalid
-actions are set to :data:`~policies.action_masks.MASKED_LOGIT`: the greedy action (acting and
+The Q-network is an agent-conditioned network (:mod:`policies.core.heads`) whose Q-values of invalid
+actions are set to :data:`~policies.core.action_masks.MASKED_LOGIT`: the greedy action (acting and
 evaluation) and the target ``max_a' Q_target(o', a')`` (DQN's ``train``, on the next observation's
 mask) only ever consider valid actions. The target network is built like the online one and
 carries the same masks and cluster map.
@@ -24,20 +24,18 @@ from typing import Any
 import torch
 from gymnasium import spaces
 from stable_baselines3.common.policies import BasePolicy
-from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, FlattenExtractor
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from stable_baselines3.dqn.policies import DQNPolicy, QNetwork
 from torch import nn
 
-from policies.action_masks import mask_scores
-from policies.methods import (
-    FullSharingMethod,
-    PrunedMaskMethod,
-    SelectiveSharingMethod,
-    SharingMethod,
-)
-from policies.networks import AgentConditionedMLP
-from ps_wrappers.layout import SlotLayout, get_flat_layout
+from policies.core.action_masks import mask_scores
+from policies.core.extractor import SlotFeaturesExtractor
+from policies.core.heads import AgentConditionedMLP
+from policies.core.sb3 import SharingPolicyMixin
+from policies.methods.options import FullSharingOptions, PrunedMaskOptions, SelectiveSharingOptions
+from policies.sparse.mixin import SparseEvolutionMixin
+from ps_wrappers.layout import SlotLayout
 
 __all__ = [
     "AgentQNetwork",
@@ -46,6 +44,9 @@ __all__ = [
     "PrunedMaskQPolicy",
     "SelectiveSharingQPolicy",
     "SharingQPolicy",
+    "SparseEvolvedQPolicy",
+    "SparsePrunedMaskQPolicy",
+    "SparseSelectiveSharingQPolicy",
 ]
 
 
@@ -114,7 +115,7 @@ class AgentQNetwork(QNetwork):
         return data
 
 
-class SharingQPolicy(SharingMethod, DQNPolicy):
+class SharingQPolicy(SharingPolicyMixin, DQNPolicy):
     """``DQNPolicy`` whose Q-network (and target) is an agent-conditioned network.
 
     Takes SB3's ``DQNPolicy`` arguments (defaults: ``net_arch=[64, 64]``, ReLU). The action space
@@ -139,36 +140,32 @@ class SharingQPolicy(SharingMethod, DQNPolicy):
         observation_space: spaces.Space,
         action_space: spaces.Space,
         lr_schedule: Schedule,
-        features_extractor_class: type = FlattenExtractor,
+        features_extractor_class: type | None = None,
+        features_extractor_kwargs: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         owner = type(self).__name__
-        self.layout = get_flat_layout(observation_space, owner=owner)
         if not isinstance(action_space, spaces.Discrete):
             raise TypeError(
                 f"{owner}: DQN needs a Discrete action space, got {action_space!r}; use the "
                 "actor-critic policies (PPO, A2C) for MultiDiscrete or Box actions"
             )
-        if self.layout.n_actions != int(action_space.n):
-            raise ValueError(
-                f"{owner}: the observation's action mask has {self.layout.n_actions} entries but the "
-                f"action space has {int(action_space.n)} actions; both must come from the same "
-                "ps_wrappers.make_vec_env"
-            )
-        if features_extractor_class is not FlattenExtractor:
-            raise ValueError(
-                f"{owner}: features_extractor_class must be FlattenExtractor (the networks read the "
-                f"slot segments themselves), got {features_extractor_class!r}"
-            )
-        self._check_method(self.layout)
+        self._setup_sharing(observation_space, action_space, features_extractor_class, features_extractor_kwargs)
         super().__init__(
-            observation_space, action_space, lr_schedule, features_extractor_class=features_extractor_class, **kwargs
+            observation_space,
+            action_space,
+            lr_schedule,
+            features_extractor_class=features_extractor_class,  # type: ignore[arg-type]
+            features_extractor_kwargs=features_extractor_kwargs,
+            **kwargs,
         )
 
     def _make_agent_q_net(self, role: str) -> AgentQNetwork:
         net_args = self._update_features_extractor(self.net_args, features_extractor=None)
-        network = self._make_network(role, list(self.net_arch), int(self.action_space.n), self.activation_fn)  # type: ignore[attr-defined]
-        return AgentQNetwork(network=network, layout=self.layout, owner=type(self).__name__, **net_args).to(self.device)
+        extractor: SlotFeaturesExtractor = net_args["features_extractor"]
+        latent = extractor.latent_layout
+        network = self.sharing.head(role, latent.feature_dim, list(self.net_arch), int(self.action_space.n), self.activation_fn)  # type: ignore[attr-defined]
+        return AgentQNetwork(network=network, layout=latent, owner=type(self).__name__, **net_args).to(self.device)
 
     def make_q_net(self) -> AgentQNetwork:
         """A fresh online Q-network (role ``"q"``)."""
@@ -176,7 +173,7 @@ class SharingQPolicy(SharingMethod, DQNPolicy):
 
     def _build(self, lr_schedule: Schedule) -> None:
         self.q_net = self._make_agent_q_net("q")
-        self.q_net_target = self._make_agent_q_net("q_target")
+        self.q_net_target = self._make_agent_q_net("q")  # same masks and cluster map
         self.q_net_target.load_state_dict(self.q_net.state_dict())
         self.q_net_target.set_training_mode(False)
         self.optimizer = self.optimizer_class(  # type: ignore[call-arg]
@@ -190,7 +187,7 @@ class SharingQPolicy(SharingMethod, DQNPolicy):
     def _predict(self, obs: PyTorchObs, deterministic: bool = True) -> torch.Tensor:
         # Acting (``predict``, DQN's rollouts): refuse rescaled indicator segments here; batches
         # drawn from the replay buffer are the same rows, already checked when they were acted on.
-        self.layout.check_indicators(obs, type(self).__name__)
+        self._check_acting_rows(obs)
         return super()._predict(obs, deterministic)
 
     @property
@@ -214,7 +211,7 @@ class SharingQPolicy(SharingMethod, DQNPolicy):
         return data
 
 
-class FullSharingQPolicy(FullSharingMethod, SharingQPolicy):
+class FullSharingQPolicy(FullSharingOptions, SharingQPolicy):
     """FuPS and FuPS+id for DQN: one Q-network shared by all agents.
 
     Args:
@@ -223,7 +220,7 @@ class FullSharingQPolicy(FullSharingMethod, SharingQPolicy):
     """
 
 
-class SelectiveSharingQPolicy(SelectiveSharingMethod, SharingQPolicy):
+class SelectiveSharingQPolicy(SelectiveSharingOptions, SharingQPolicy):
     """SePS for DQN (Christianos et al., 2021): one Q-network per cluster.
 
     Args:
@@ -232,7 +229,7 @@ class SelectiveSharingQPolicy(SelectiveSharingMethod, SharingQPolicy):
     """
 
 
-class PrunedMaskQPolicy(PrunedMaskMethod, SharingQPolicy):
+class PrunedMaskQPolicy(PrunedMaskOptions, SharingQPolicy):
     """SNP-PS and AdaPS for DQN: one Q-network, a neuron mask per agent or per cluster.
 
     Args:
@@ -250,3 +247,22 @@ class PrunedMaskQPolicy(PrunedMaskMethod, SharingQPolicy):
     ) -> None:
         self._ratios = {"q": pruning}
         super().__init__(*args, **kwargs)
+
+
+class SparseEvolvedQPolicy(SparseEvolutionMixin, FullSharingQPolicy):
+    """MAST-style sparse full sharing for DQN; the target network carries the same masks.
+
+    Args:
+        sparsity, density_method, evolve, update_interval, zeta, t_end, sparse_init,
+            sparse_exclude: See :class:`~policies.sparse.mixin.SparseEvolutionMixin`.
+        agent_id: Concatenate the agent one-hot to the input (FuPS+id). Default ``False``.
+        *args, **kwargs: SB3 ``DQNPolicy`` arguments.
+    """
+
+
+class SparsePrunedMaskQPolicy(SparseEvolutionMixin, PrunedMaskQPolicy):
+    """SNP-PS / AdaPS neuron masks per agent on top of sparse, RigL-evolved weights (DQN)."""
+
+
+class SparseSelectiveSharingQPolicy(SparseEvolutionMixin, SelectiveSharingQPolicy):
+    """SePS (one Q-network per cluster) with sparse, RigL-evolved weights (DQN)."""

@@ -39,16 +39,16 @@ def default_pruning(n_layers: int, role: str) -> tuple[float, ...]:
 
     The first hidden layer is never pruned and later layers lose 10% of their neurons (SMAC: 0-0.1;
     LBF actors: 0-0.1-0.1). Critics of individual rewards need to be more identifiable, so the last
-    hidden layer of a critic (role ``"vf"``) loses 90% (LBF critics: 0-0.1-0.9). With a single
+    hidden layer of a critic (role ``"vf"`` or ``"qf"``) loses 90% (LBF critics: 0-0.1-0.9). With a single
     hidden layer, that layer gets the ratio of a last layer.
 
     Args:
         n_layers: Number of hidden layers.
-        role: ``"pi"`` (actor), ``"vf"`` (critic) or ``"q"`` (Q-network).
+        role: ``"pi"`` (actor), ``"vf"`` / ``"qf"`` (critics) or ``"q"`` (Q-network).
     """
     if n_layers <= 0:
         return ()
-    last = 0.9 if role == "vf" else 0.1
+    last = 0.9 if role in ("vf", "qf") else 0.1
     if n_layers == 1:
         return (last,)
     return (0.0,) + (0.1,) * (n_layers - 2) + (last,)

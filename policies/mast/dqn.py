@@ -4,11 +4,11 @@ Each piece is switched on its own:
 
 * hybrid TD(lambda) targets (section 4.2, Eq. 6): 1-step targets until the burn-in time ``T_b``,
   then truncated lambda-returns over the stored steps that follow each sampled transition
-  (:class:`~policies.mast_buffers.SequenceReplayBuffer`);
+  (:class:`~policies.mast.buffers.SequenceReplayBuffer`);
 * the Soft Mellowmax operator (section 4.3, Eq. 3) instead of ``max`` over the target network's
   next-state action values;
 * dual replay buffers (section 4.4): a large offline and a small online buffer, each batch drawn
-  from them in a 5:3 ratio (:class:`~policies.mast_buffers.DualReplayBuffer`).
+  from them in a 5:3 ratio (:class:`~policies.mast.buffers.DualReplayBuffer`).
 
 Defaults follow MAST's Table 4: ``lambda = 0.8``, ``T_b`` = 3/8 of the training steps,
 ``alpha = 1``, ``omega = 10``, online buffer ``128 / 5000`` of the offline one, ratio 5:3.
@@ -18,7 +18,7 @@ evolution horizon is set from ``learn(total_timesteps)`` when the user gave none
 FLOPs and model-size ratios (appendix B.4) are logged under ``sparse/``.
 
 Example:
-    >>> from policies.mast_dqn import MASTDQN
+    >>> from policies.mast.dqn import MASTDQN
     >>> model = MASTDQN("MlpPolicy", "CartPole-v1", learning_starts=100)  # doctest: +SKIP
     >>> model.learn(2_000)  # doctest: +SKIP
 """
@@ -38,10 +38,10 @@ from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedul
 from stable_baselines3.dqn.policies import CnnPolicy, DQNPolicy, MlpPolicy
 from torch.nn import functional as F
 
-from policies.flops import flops_report
-from policies.masked_dqn import MaskedDQN
-from policies.mast_buffers import DualReplayBuffer, SequenceReplayBuffer
-from policies.mast_targets import lambda_returns, soft_mellowmax
+from policies.dqn.masked_dqn import MaskedDQN
+from policies.mast.buffers import DualReplayBuffer, SequenceReplayBuffer
+from policies.mast.targets import lambda_returns, soft_mellowmax
+from policies.sparse.flops import flops_report
 
 __all__ = ["MASTDQN"]
 
@@ -52,7 +52,7 @@ class MASTDQN(MaskedDQN):
     """DQN with switchable hybrid TD(lambda), Soft Mellowmax and dual replay buffers.
 
     On a vec env from :func:`ps_wrappers.make_vec_env` it explores among valid actions only, as
-    :class:`~policies.masked_dqn.MaskedDQN`, and leaves invalid actions out of the target's
+    :class:`~policies.dqn.masked_dqn.MaskedDQN`, and leaves invalid actions out of the target's
     ``max`` / Soft Mellowmax; on any other env it explores like SB3's DQN.
 
     Accepts every argument of :class:`stable_baselines3.DQN` (``n_steps`` must stay 1: the
@@ -131,7 +131,7 @@ class MASTDQN(MaskedDQN):
             raise ValueError(
                 f"MASTDQN: replay_buffer_class={replay_buffer_class.__name__} cannot return the "
                 "stored sequences its targets need; leave replay_buffer_class=None (MAST's buffers "
-                "are chosen from dual_buffer) or subclass policies.mast_buffers.SequenceReplayBuffer."
+                "are chosen from dual_buffer) or subclass policies.mast.buffers.SequenceReplayBuffer."
             )
         self.td_lambda = bool(td_lambda)
         self.lambda_ = float(lambda_)
@@ -216,7 +216,7 @@ class MASTDQN(MaskedDQN):
             self.burn_in_steps = start + int(self.burn_in * total_timesteps)
         else:
             self.burn_in_steps = int(self.burn_in)
-        from policies.sparse_training import set_evolution_horizon
+        from policies.sparse.training import set_evolution_horizon
 
         topology = getattr(self.policy, "sparse_topology", None)
         if topology is not None and int(topology.horizon) < 0:

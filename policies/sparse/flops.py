@@ -30,7 +30,7 @@ from typing import Any
 from stable_baselines3 import A2C
 from torch import nn
 
-from policies.sparse import MASK_NAME
+from policies.sparse.topology import MASK_NAME
 
 __all__ = [
     "FlopsReport",

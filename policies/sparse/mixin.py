@@ -18,9 +18,9 @@ from typing import Any
 
 from torch import nn
 
-from policies.sparse import SparseTopology
+from policies.sparse.topology import SparseTopology
 
-__all__ = ["SPARSE_DEFAULTS", "SparseEvolutionMixin"]
+__all__ = ["SPARSE_DEFAULTS", "SparseEvolutionMixin", "sparse_evolved"]
 
 SPARSE_DEFAULTS: dict[str, Any] = {
     "sparsity": 0.9,
@@ -47,7 +47,7 @@ class SparseEvolutionMixin:
         update_interval: Optimizer steps between topology updates (MAST Table 4: 200).
         zeta: Initial update fraction (MAST Table 4: 0.5).
         t_end: Optimizer step at which evolution stops; ``None`` until
-            :func:`policies.sparse_training.set_evolution_horizon` (called by ``MASTDQN.learn``)
+            :func:`policies.sparse.training.set_evolution_horizon` (called by ``MASTDQN.learn``)
             sets it, ``100 * update_interval`` meanwhile.
         sparse_init: ``"dense"`` (default): the policy's own initialisation, masked;
             ``"fan_in"``: each unit's initial weights rescaled to its active fan-in (see
@@ -108,3 +108,23 @@ class SparseEvolutionMixin:
         data = super()._get_constructor_parameters()  # type: ignore[misc]
         data.update(self.sparse_options)
         return data
+
+
+def sparse_evolved(policy_class: type[Any], name: str | None = None) -> type[Any]:
+    """A subclass of ``policy_class`` with sparse, RigL-evolved linear layers.
+
+    Works for any SB3 ``ActorCriticPolicy`` or ``DQNPolicy`` subclass whose optimizer is created
+    in ``_build``. Assign the result to a module-level name (the default class name is
+    ``"Sparse" + policy_class.__name__``) so that saved models can find it again.
+
+    Raises:
+        TypeError: if ``policy_class`` is not a class or is already sparse-evolved.
+    """
+    if not isinstance(policy_class, type):
+        raise TypeError(f"sparse_evolved: expected a policy class, got {policy_class!r}.")
+    if issubclass(policy_class, SparseEvolutionMixin):
+        raise TypeError(
+            f"sparse_evolved: {policy_class.__name__} is already sparse-evolved; pass its base class."
+        )
+    cls_name = name or f"Sparse{policy_class.__name__}"
+    return type(cls_name, (SparseEvolutionMixin, policy_class), {"__doc__": policy_class.__doc__})

@@ -26,6 +26,8 @@ from typing import Any, cast
 import torch
 from torch import nn
 
+from policies.core.routing import route_rows
+
 __all__ = [
     "AgentConditionedMLP",
     "NeuronMaskedMLP",
@@ -282,15 +284,9 @@ class RoutedMLP(AgentConditionedMLP):
             outs = torch.stack([net(features, agent_one_hot) for net in self.nets])  # [K, B, O]
             index = clusters.view(1, batch, 1).expand(1, batch, self.out_dim)
             return outs.gather(0, index).squeeze(0)
-        # Sort rows by cluster once, run each network on its contiguous block, undo the sort.
-        order = torch.argsort(clusters, stable=True)
-        counts = torch.bincount(clusters, minlength=self.n_clusters).tolist()
-        blocks: Sequence[torch.Tensor] = features.index_select(0, order).split(counts)
-        ids: Sequence[torch.Tensor] = (
-            agent_one_hot.index_select(0, order).split(counts) if self.agent_id else [agent_one_hot] * len(counts)
+        return route_rows(
+            lambda k, rows, oh: self.nets[k](rows, oh), clusters, self.n_clusters, features, agent_one_hot, self.agent_id
         )
-        block_outs = [net(rows, oh) for net, rows, oh, n in zip(self.nets, blocks, ids, counts) if n]
-        return torch.cat(block_outs).index_select(0, torch.argsort(order))
 
     def head_layers(self) -> list[nn.Linear]:
         """One output layer per cluster."""

@@ -2,7 +2,7 @@
 
 :func:`cluster_agents` is the pre-training stage of SePS (Christianos et al., 2021, section 3.1),
 reused by AdaPS (Li et al., 2024, section 4.2): collect transitions of every agent with random
-valid actions, train the identity VAE (:class:`policies.identity_vae.IdentityVAE`, Eq. 1), run
+valid actions, train the identity VAE (:class:`policies.clustering.vae.IdentityVAE`, Eq. 1), run
 k-means on the encoder means ``mu(i)`` and, when ``K`` is not given, pick the ``K`` with the lowest
 Davies-Bouldin index (section 4.6), or by the gap statistic (Tibshirani, Walther & Hastie, 2001),
 which can also answer ``K = 1`` (all agents alike). The result is the map ``mu: agent -> cluster`` with the
@@ -25,9 +25,9 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from policies.action_masks import random_valid_actions
-from policies.identity_vae import IdentityVAE
-from ps_wrappers.layout import SlotLayout, get_flat_layout
+from policies.clustering.vae import IdentityVAE
+from policies.core.action_masks import random_valid_actions
+from ps_wrappers.layout import AnyLayout, SlotLayout, get_flat_layout
 
 __all__ = [
     "CRITERIA",
@@ -106,7 +106,7 @@ def _canonical(ids: Sequence[Any]) -> tuple[int, ...]:
     return tuple(order.setdefault(i, len(order)) for i in ids)
 
 
-def resolve_clusters(spec: ClusterSpec, layout: SlotLayout, owner: str) -> tuple[tuple[int, ...], np.ndarray]:
+def resolve_clusters(spec: ClusterSpec, layout: AnyLayout, owner: str) -> tuple[tuple[int, ...], np.ndarray]:
     """Turn a ``clusters=`` argument into a cluster map and cluster centres.
 
     Returns:
@@ -308,7 +308,7 @@ def cluster_agents(
     """Cluster the agents of a vec env by identity (SePS section 3.1; AdaPS section 4.2).
 
     Steps the vec env with uniformly random valid actions until ``n_samples`` acting transitions
-    are collected, trains :class:`~policies.identity_vae.IdentityVAE` on them (negative ELBO of
+    are collected, trains :class:`~policies.clustering.vae.IdentityVAE` on them (negative ELBO of
     Eq. 1, KL weight 1e-4), runs k-means on the encoder means and chooses ``K`` in
     ``2 .. min(N - 1, max_clusters)`` by the Davies-Bouldin index unless ``n_clusters`` is given.
     The index is not defined for one cluster, so it always splits the agents; with
