@@ -155,6 +155,10 @@ class SlotLayout:
         """The agent one-hot segment of each row, ``[..., N]``."""
         return obs[..., self.id_slice]
 
+    def take_rows(self, obs: Any, index: Any) -> Any:
+        """The rows ``index`` (an int array or boolean mask) of a batch, as ``[k, total_dim]``."""
+        return np.asarray(obs).reshape(-1, self.total_dim)[index]
+
     def latent(self, feature_dim: int) -> SlotLayout:
         """This layout with the features replaced by ``feature_dim`` trunk outputs."""
         return replace(self, feature_dim=int(feature_dim), feature_shape=(int(feature_dim),))
@@ -328,6 +332,10 @@ class ImageSlotLayout:
                 "an agent-conditioned policy."
             )
         return _as_index(obs[AGENT_KEY])
+
+    def take_rows(self, obs: Any, index: Any) -> dict[str, Any]:
+        """The rows ``index`` (an int array or boolean mask) of a ``[B, ...]`` batch of every entry."""
+        return {key: np.asarray(value)[index] for key, value in obs.items()}
 
     def agent_one_hot(self, obs: Any) -> Any:
         """``[..., N]`` one-hot of each row's agent (``[..., 0]`` without agent ids)."""

@@ -7,30 +7,36 @@ sb3-contrib). Placeholder rows (acting flag 0) allow exactly one action.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 from gymnasium import spaces
 
-from ps_wrappers.layout import SlotLayout
+from ps_wrappers.layout import AnyLayout
 
 __all__ = ["MASKED_LOGIT", "mask_scores", "random_valid_actions"]
 
-MASKED_LOGIT = -1e8
-"""Value given to the logits / Q-values of invalid actions.
+MASKED_LOGIT = float(torch.finfo(torch.float32).min)
+"""Value given to the logits / Q-values of invalid actions in float32 (the most negative finite float).
 
-Finite, so that ``0 * logit`` stays 0 in entropies, but far below any real logit or return: a
-softmax gives exactly zero probability to it and an argmax / max never picks it.
+:func:`mask_scores` uses the most negative finite value of the scores' own dtype. Finite, so that
+``0 * logit`` stays 0 in entropies and no ``inf - inf`` appears in normalisations, and below every
+finite value a network can output, so masking is exact at any scale: a softmax gives it zero
+probability, and ``argmax`` / ``max`` pick a masked action only when every action is masked
+(which the vec env never emits: a row always has a valid action). A fixed constant such as
+``-1e8`` is not exact: Q-values of large per-step costs fall below it.
 """
 
 
 def mask_scores(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Replace the scores (logits or Q-values) of invalid actions by :data:`MASKED_LOGIT`.
+    """Replace the scores (logits or Q-values) of invalid actions by the dtype's lowest finite value.
 
     Args:
         scores: ``[B, M]`` logits or Q-values (concatenated per dimension for MultiDiscrete).
         mask: ``[B, M]`` action mask from the observation (valid where > 0.5).
     """
-    return scores.masked_fill(mask < 0.5, MASKED_LOGIT)
+    return scores.masked_fill(mask < 0.5, torch.finfo(scores.dtype).min)
 
 
 def _uniform_valid(mask: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
@@ -39,8 +45,8 @@ def _uniform_valid(mask: np.ndarray, rng: np.random.Generator | None) -> np.ndar
 
 
 def random_valid_actions(
-    obs: np.ndarray,
-    layout: SlotLayout,
+    obs: Any,
+    layout: AnyLayout,
     action_space: spaces.Space,
     rng: np.random.Generator | None = None,
 ) -> np.ndarray:
@@ -51,7 +57,7 @@ def random_valid_actions(
     the action space. ``rng=None`` uses numpy's global generator (seeded by SB3's ``seed=``).
 
     Args:
-        obs: ``[B, total_dim]`` slot observations.
+        obs: A batch of slot observations (flat rows or an image-slot dict of arrays).
         layout: Their layout.
         action_space: The vec env's action space.
         rng: Optional generator.
@@ -59,9 +65,8 @@ def random_valid_actions(
     Returns:
         ``[B]`` (Discrete) or ``[B, *action_space.shape]`` actions.
     """
-    obs = np.asarray(obs).reshape(-1, layout.total_dim)
-    batch = obs.shape[0]
-    mask = obs[:, layout.mask_slice]
+    batch = layout.n_rows(obs)
+    mask = np.asarray(layout.action_mask(obs)).reshape(batch, layout.n_actions)
     if isinstance(action_space, spaces.Discrete):
         return _uniform_valid(mask, rng).astype(action_space.dtype) + action_space.start
     if isinstance(action_space, spaces.MultiDiscrete):

@@ -21,12 +21,14 @@ Example:
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from stable_baselines3 import DQN
 from stable_baselines3.common.noise import ActionNoise
 
 from policies.core.action_masks import random_valid_actions
-from ps_wrappers.layout import SlotLayout
+from ps_wrappers.layout import AnyLayout, ImageSlotLayout, SlotLayout
 
 __all__ = ["MaskedDQN"]
 
@@ -44,11 +46,11 @@ class MaskedDQN(DQN):
     def _setup_model(self) -> None:
         super()._setup_model()
         layout = getattr(self.observation_space, "layout", None)
-        self.slot_layout: SlotLayout | None = layout if isinstance(layout, SlotLayout) else None
+        self.slot_layout: AnyLayout | None = layout if isinstance(layout, (SlotLayout, ImageSlotLayout)) else None
         if self.slot_layout is not None and hasattr(self.policy, "masked_exploration"):
             setattr(self.policy, "masked_exploration", True)  # noqa: B010 (a property of sharing Q policies)
 
-    def _random_actions(self, observation: np.ndarray) -> np.ndarray:
+    def _random_actions(self, observation: Any) -> np.ndarray:
         if self.slot_layout is None:
             return np.array([self.action_space.sample() for _ in range(len(observation))])
         return random_valid_actions(observation, self.slot_layout, self.action_space)
@@ -60,7 +62,7 @@ class MaskedDQN(DQN):
         if self.num_timesteps < learning_starts and self.slot_layout is not None:
             if self._last_obs is None:
                 raise RuntimeError("MaskedDQN: no observation to sample from; call learn() to reset the env")
-            action = self._random_actions(np.asarray(self._last_obs))
+            action = self._random_actions(self._last_obs)
             return action, action
         return super()._sample_action(learning_starts, action_noise, n_envs)
 
@@ -77,11 +79,10 @@ class MaskedDQN(DQN):
         action, state = self.policy.predict(observation, state, episode_start, deterministic=True)
         if deterministic or self.exploration_rate <= 0.0:
             return action, state
-        obs = np.asarray(observation)
-        rows = obs.reshape(-1, self.slot_layout.total_dim)
-        explore = np.random.random_sample(len(rows)) < self.exploration_rate
+        n_rows = self.slot_layout.n_rows(observation)
+        explore = np.random.random_sample(n_rows) < self.exploration_rate
         if explore.any():
-            flat = np.array(action).reshape(len(rows))
-            flat[explore] = self._random_actions(rows[explore])
+            flat = np.array(action).reshape(n_rows)
+            flat[explore] = self._random_actions(self.slot_layout.take_rows(observation, explore))
             action = flat.reshape(np.shape(action))
         return action, state

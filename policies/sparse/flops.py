@@ -1,10 +1,12 @@
 """FLOPs and model-size accounting for sparse networks (MAST appendix B.4).
 
-Only linear layers are counted, as in the paper (activations, biases and the environment are left
-out, appendix B.4.2):
+Linear layers are counted as in the paper (activations, biases and the environment are left out,
+appendix B.4.2), and convolutions (the CNN trunks of image policies) as the linear map they apply
+at every output position, with ``I_l`` the fan-in ``C_in k_h k_w``:
 
 * model size of a layer, Eq. (9): ``(1 - S_l) I_l O_l``;
-* forward FLOPs of a layer, Eq. (11): ``(1 - S_l) (2 I_l - 1) O_l``;
+* forward FLOPs of a layer, Eq. (11): ``(1 - S_l) (2 I_l - 1) O_l``, times the number of output
+  positions ``P_l = H_out W_out`` for a convolution (measured with one forward pass);
 * training FLOPs of one gradient step on a batch of ``B`` samples, Eqs. (14)-(17): the TD target
   forward pass, the loss forward pass and a backward pass counted as twice a forward pass. For a
   DQN that is ``B (h F_target + 3 F)``, where ``h`` is the number of target-network evaluations per
@@ -27,10 +29,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import torch
 from stable_baselines3 import A2C
+from stable_baselines3.common.preprocessing import preprocess_obs
+from stable_baselines3.common.utils import obs_as_tensor
 from torch import nn
 
+from policies.core.extractor import SlotFeaturesExtractor
+from policies.core.trunks import CONV_TYPES
 from policies.sparse.topology import MASK_NAME
+from ps_wrappers.testing.slots import sample_slot_observations
 
 __all__ = [
     "FlopsReport",
@@ -41,6 +50,7 @@ __all__ = [
     "linear_forward_flops",
     "linear_model_size",
     "model_size",
+    "output_positions",
 ]
 
 _CRITIC_PARTS = ("value_net", "vf_features_extractor")
@@ -58,29 +68,31 @@ def linear_model_size(in_features: int, out_features: int, density: float = 1.0)
 
 @dataclass(frozen=True)
 class LayerCost:
-    """One linear layer as the FLOPs formulas see it.
+    """One linear (or convolution) layer as the FLOPs formulas see it.
 
     Attributes:
         name: Qualified module name.
-        in_features: ``I_l``.
-        out_features: ``O_l``.
+        in_features: ``I_l`` (the fan-in ``C_in k_h k_w`` of a convolution).
+        out_features: ``O_l`` (output channels of a convolution).
         density: ``1 - S_l``, the fraction of active weights (1 for a dense layer).
+        positions: Output positions the layer is applied at (1 for a linear layer).
     """
 
     name: str
     in_features: int
     out_features: int
     density: float
+    positions: int = 1
 
     @property
     def flops(self) -> float:
-        """Forward FLOPs, Eq. (11)."""
-        return linear_forward_flops(self.in_features, self.out_features, self.density)
+        """Forward FLOPs, Eq. (11), at every output position."""
+        return self.positions * linear_forward_flops(self.in_features, self.out_features, self.density)
 
     @property
     def dense_flops(self) -> float:
         """Forward FLOPs of the dense layer."""
-        return linear_forward_flops(self.in_features, self.out_features)
+        return self.positions * linear_forward_flops(self.in_features, self.out_features)
 
     @property
     def size(self) -> float:
@@ -93,26 +105,61 @@ class LayerCost:
         return linear_model_size(self.in_features, self.out_features)
 
 
-def layer_costs(module: nn.Module, skip: tuple[str, ...] = ()) -> list[LayerCost]:
-    """Every ``nn.Linear`` of ``module`` with its density (from its ``weight_mask`` if any).
+def layer_costs(
+    module: nn.Module, skip: tuple[str, ...] = (), positions: dict[int, int] | None = None
+) -> list[LayerCost]:
+    """Every linear and convolution layer of ``module`` with its density (from its ``weight_mask``).
 
     Args:
         module: Any torch module.
         skip: Substrings of layer names to leave out.
+        positions: ``id(conv) -> output positions`` (:func:`output_positions`); convolutions not
+            in it are counted at one position.
     """
     costs = []
     for name, layer in module.named_modules():
-        if not isinstance(layer, nn.Linear) or any(part in name for part in skip):
+        if not isinstance(layer, (nn.Linear, *CONV_TYPES)) or any(part in name for part in skip):
             continue
         mask = getattr(layer, MASK_NAME, None)
         density = 1.0 if mask is None else float(mask.float().mean())
-        costs.append(LayerCost(name, layer.in_features, layer.out_features, density))
+        weight: torch.Tensor = layer.weight  # type: ignore[assignment]
+        count = 1 if isinstance(layer, nn.Linear) else (positions or {}).get(id(layer), 1)
+        costs.append(LayerCost(name, int(weight[0].numel()), int(weight.shape[0]), density, count))
     return costs
 
 
-def forward_flops(module: nn.Module, dense: bool = False) -> float:
-    """Forward FLOPs of ``module``'s linear layers, MAST Eq. (11) summed over layers."""
-    return sum(c.dense_flops if dense else c.flops for c in layer_costs(module))
+@torch.no_grad()
+def output_positions(policy: nn.Module) -> dict[int, int]:
+    """``id(conv) -> H_out * W_out`` of every convolution in the policy's slot features extractors.
+
+    Measured by running each :class:`~policies.core.extractor.SlotFeaturesExtractor` of the policy
+    once on a well-formed random slot observation; empty for policies without convolutions.
+    """
+    convs = [m for m in policy.modules() if isinstance(m, CONV_TYPES)]
+    space = getattr(policy, "observation_space", None)
+    if not convs or space is None:
+        return {}
+    counts: dict[int, int] = {}
+    handles = [
+        conv.register_forward_hook(lambda mod, args, out: counts.__setitem__(id(mod), int(out[0, 0].numel())))
+        for conv in convs
+    ]
+    try:
+        sample = sample_slot_observations(space, 1, np.random.default_rng(0))
+        device = next(policy.parameters()).device
+        obs = preprocess_obs(obs_as_tensor(sample, device), space, normalize_images=True)
+        for extractor in policy.modules():
+            if isinstance(extractor, SlotFeaturesExtractor):
+                extractor(obs)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return counts
+
+
+def forward_flops(module: nn.Module, dense: bool = False, positions: dict[int, int] | None = None) -> float:
+    """Forward FLOPs of ``module``'s linear and convolution layers, MAST Eq. (11) summed over layers."""
+    return sum(c.dense_flops if dense else c.flops for c in layer_costs(module, positions=positions))
 
 
 def model_size(module: nn.Module, dense: bool = False) -> float:
@@ -201,6 +248,7 @@ def flops_report(
             f"flops_report: expected an SB3 model or policy with linear layers, got "
             f"{type(model).__name__}."
         )
+    where = output_positions(policy)
     topology = getattr(policy, "sparse_topology", None)
     interval = (
         getattr(topology, "update_interval", None) if getattr(topology, "evolve", False) else None
@@ -208,15 +256,15 @@ def flops_report(
     q_net = getattr(policy, "q_net", None)
     q_target = getattr(policy, "q_net_target", None)
     if isinstance(q_net, nn.Module) and isinstance(q_target, nn.Module):
-        flops, dense = forward_flops(q_net), forward_flops(q_net, dense=True)
-        t_flops, t_dense = forward_flops(q_target), forward_flops(q_target, dense=True)
+        flops, dense = forward_flops(q_net, positions=where), forward_flops(q_net, True, where)
+        t_flops, t_dense = forward_flops(q_target, positions=where), forward_flops(q_target, True, where)
         infer, infer_dense = flops, dense
         train = batch_size * (target_evaluations * t_flops + 3 * flops)
         train_dense = batch_size * (target_evaluations * t_dense + 3 * dense)
-        costs = layer_costs(q_net) + layer_costs(q_target)
+        costs = layer_costs(q_net, positions=where) + layer_costs(q_target, positions=where)
     else:
-        costs = layer_costs(policy)
-        actor = layer_costs(policy, skip=_CRITIC_PARTS) or costs
+        costs = layer_costs(policy, positions=where)
+        actor = layer_costs(policy, skip=_CRITIC_PARTS, positions=where) or costs
         flops = sum(c.flops for c in costs)
         dense = sum(c.dense_flops for c in costs)
         infer = sum(c.flops for c in actor)

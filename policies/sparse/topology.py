@@ -1,11 +1,16 @@
-"""Unstructured sparse weights for the linear layers of any torch module, evolved by RigL.
+"""Unstructured sparse weights for the linear and convolution layers of any module, evolved by RigL.
 
 This is the topology half of MAST (Hu et al., 2024, section 4.1 and Algorithm 1), written once for
 any ``torch.nn.Module`` so that every sharing policy can be made sparse:
 
-* every selected ``nn.Linear`` carries a binary ``weight_mask`` buffer (saved with the module's
-  ``state_dict``, unlike ``torch.nn.utils.prune`` which renames the weight and breaks SB3's load);
-* layer densities follow the Erdos-Renyi rule (Mocanu et al., 2018) used by MAST and RigL;
+* every selected ``nn.Linear`` and ``nn.Conv{1,2,3}d`` carries a binary ``weight_mask`` buffer
+  (saved with the module's ``state_dict``, unlike ``torch.nn.utils.prune`` which renames the
+  weight and breaks SB3's load);
+* layer densities follow the Erdos-Renyi rule (Mocanu et al., 2018) used by MAST and RigL, and its
+  kernel extension for convolutions, Erdos-Renyi-Kernel (ERK; Evci et al., 2020, section 3):
+  a layer's density is proportional to ``sum(shape) / prod(shape)`` of its weight, i.e.
+  ``(I + O) / (I O)`` for a linear layer and ``(I + O + k_h + k_w) / (I O k_h k_w)`` for a
+  convolution (the CNN trunks of image policies);
 * pruned weights are exactly zero at all times: gradients of pruned weights are masked as soon as
   they are computed (so gradient clipping and the optimizer only see the sparse gradient), the
   weights are re-masked after every optimizer step, and the optimizer state (Adam's ``exp_avg`` /
@@ -16,7 +21,7 @@ any ``torch.nn.Module`` so that every sharing policy can be made sparse:
   start at zero. The update fraction decays as ``zeta_t = zeta / 2 (1 + cos(pi t / T_end))``
   (section 4.1) and the topology is frozen from ``T_end`` on.
 
-The forward pass is untouched (the layers stay plain ``nn.Linear``): the gradient autograd
+The forward pass is untouched (the layers stay plain ``nn.Linear`` / ``nn.Conv2d``): the gradient autograd
 computes for a weight is already the dense gradient ``dL/dW`` that RigL's grow criterion needs.
 It is captured only on the optimizer step that precedes a topology update.
 
@@ -46,34 +51,40 @@ __all__ = [
     "cosine_update_fraction",
     "erdos_renyi_densities",
     "layer_densities",
-    "select_linear_layers",
+    "select_sparse_layers",
 ]
 
 MASK_NAME = "weight_mask"
-"""Name of the boolean buffer that every sparse ``nn.Linear`` carries next to its ``weight``."""
+"""Name of the boolean buffer that every sparse layer carries next to its ``weight``."""
+
+SPARSE_LAYER_TYPES: tuple[type[nn.Module], ...] = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+"""Layer types whose weights can be sparse."""
 
 DENSITY_METHODS = ("erdos_renyi", "uniform")
 SPARSE_INITS = ("dense", "fan_in")
 
 
-def erdos_renyi_densities(shapes: Sequence[tuple[int, int]], sparsity: float) -> list[float]:
-    """Per-layer densities by the Erdos-Renyi rule for a global sparsity (MAST section 4.1).
+def erdos_renyi_densities(shapes: Sequence[Sequence[int]], sparsity: float) -> list[float]:
+    """Per-layer densities by the Erdos-Renyi(-Kernel) rule for a global sparsity.
 
-    The density of a layer with ``O x I`` weights is ``eps * (I + O) / (I * O)``, with ``eps``
-    chosen so that the layers together keep ``(1 - sparsity)`` of their weights. Layers whose
-    density would exceed 1 are made dense and ``eps`` is solved again over the others (the
-    procedure of RigL's reference implementation).
+    The density of a layer is ``eps * sum(shape) / prod(shape)`` of its weight shape:
+    ``eps * (I + O) / (I * O)`` for an ``O x I`` linear layer (Erdos-Renyi, MAST section 4.1) and
+    ``eps * (I + O + k_h + k_w) / (I * O * k_h * k_w)`` for a convolution (ERK, RigL section 3),
+    with ``eps`` chosen so that the layers together keep ``(1 - sparsity)`` of their weights.
+    Layers whose density would exceed 1 are made dense and ``eps`` is solved again over the others
+    (the procedure of RigL's reference implementation).
 
     Args:
-        shapes: ``(out_features, in_features)`` of each layer.
+        shapes: Weight shape of each layer: ``(out_features, in_features)`` or
+            ``(out_channels, in_channels, *kernel)``.
         sparsity: Global fraction of zero weights, in ``[0, 1)``.
 
     Returns:
         One density in ``(0, 1]`` per layer, in the order of ``shapes``.
     """
     _check_sparsity(sparsity, "erdos_renyi_densities")
-    sizes = [o * i for o, i in shapes]
-    raw = [(o + i) / (o * i) for o, i in shapes]
+    sizes = [math.prod(int(d) for d in shape) for shape in shapes]
+    raw = [sum(int(d) for d in shape) / n for shape, n in zip(shapes, sizes)]
     dense: set[int] = set()
     while True:
         rhs = 0.0
@@ -95,7 +106,7 @@ def erdos_renyi_densities(shapes: Sequence[tuple[int, int]], sparsity: float) ->
 
 
 def layer_densities(
-    shapes: Sequence[tuple[int, int]], sparsity: float, method: str = "erdos_renyi"
+    shapes: Sequence[Sequence[int]], sparsity: float, method: str = "erdos_renyi"
 ) -> list[float]:
     """Per-layer densities for a global ``sparsity`` (``"erdos_renyi"`` or ``"uniform"``)."""
     if method == "erdos_renyi":
@@ -118,16 +129,17 @@ def cosine_update_fraction(step: int, zeta: float, t_end: int) -> float:
     return 0.5 * zeta * (1.0 + math.cos(math.pi * step / t_end))
 
 
-def select_linear_layers(
+def select_sparse_layers(
     root: nn.Module,
     optimizer: torch.optim.Optimizer | None = None,
     exclude: Iterable[str] = (),
-) -> list[tuple[str, nn.Linear]]:
-    """The ``nn.Linear`` layers of ``root`` that are trained and may be sparsified.
+) -> list[tuple[str, nn.Module]]:
+    """The linear and convolution layers of ``root`` that are trained and may be sparsified.
 
-    A layer is selected when its weight requires a gradient, is optimised by ``optimizer`` (when
-    given; this leaves out frozen helpers such as a fixed random mapping network or a DQN target
-    network) and its qualified name contains none of the ``exclude`` substrings.
+    A layer is selected when it is one of :data:`SPARSE_LAYER_TYPES`, its weight requires a
+    gradient, is optimised by ``optimizer`` (when given; this leaves out frozen helpers such as a
+    fixed random mapping network or a DQN target network) and its qualified name contains none of
+    the ``exclude`` substrings.
     """
     exclude = tuple(exclude)
     trained: set[int] | None = None
@@ -135,14 +147,18 @@ def select_linear_layers(
         trained = {id(p) for group in optimizer.param_groups for p in group["params"]}
     layers = []
     for name, module in root.named_modules():
-        if not isinstance(module, nn.Linear) or not module.weight.requires_grad:
+        if not isinstance(module, SPARSE_LAYER_TYPES) or not _weight(module).requires_grad:
             continue
-        if trained is not None and id(module.weight) not in trained:
+        if trained is not None and id(_weight(module)) not in trained:
             continue
         if any(part in name for part in exclude):
             continue
         layers.append((name, module))
     return layers
+
+
+def _weight(layer: nn.Module) -> torch.Tensor:
+    return layer.weight  # type: ignore[return-value]
 
 
 class SparseTopology(nn.Module):
@@ -155,7 +171,8 @@ class SparseTopology(nn.Module):
     again (as ``load`` does) rebuilds them.
 
     Args:
-        root: Module whose linear layers become sparse. It is not registered as a submodule.
+        root: Module whose linear and convolution layers become sparse. It is not registered as
+            a submodule.
         optimizer: Optimizer of ``root``'s weights; its step post-hook drives masking and evolution.
         sparsity: Global fraction of zero weights over the selected layers, in ``[0, 1)``.
         density_method: ``"erdos_renyi"`` (MAST, default) or ``"uniform"``.
@@ -165,8 +182,8 @@ class SparseTopology(nn.Module):
         t_end: Optimizer step at which evolution stops (RigL uses 75% of training). ``None``:
             ``100 * update_interval`` until :meth:`set_horizon` is called.
         sparse_init: ``"dense"`` keeps each layer's own initialisation, masked (RigL, MAST);
-            ``"fan_in"`` rescales every unit's initial incoming weights by
-            ``sqrt(in_features / active_fan_in)``, so that a unit with few active inputs starts
+            ``"fan_in"`` rescales every unit's (output channel's) initial incoming weights by
+            ``sqrt(fan_in / active_fan_in)``, so that a unit with few active inputs starts
             with the variance the dense initialisation gives a full unit (the sparse-aware
             initialisation of Evci et al., 2022, "Gradient Flow in Sparse Neural Networks").
         exclude: Substrings of layer names that stay dense.
@@ -242,13 +259,13 @@ class SparseTopology(nn.Module):
             "horizon", torch.tensor(-1 if t_end is None else t_end, dtype=torch.long)
         )
         # Plain lists: the layers belong to `root`, not to this module.
-        self._layers = select_linear_layers(root, optimizer, exclude)
+        self._layers = select_sparse_layers(root, optimizer, exclude)
         if not self._layers:
             raise ValueError(
-                f"{owner}: found no trainable nn.Linear layer to sparsify in {type(root).__name__}; "
+                f"{owner}: found no trainable nn.Linear or convolution layer to sparsify in {type(root).__name__}; "
                 "check `exclude` and that the optimizer covers the network."
             )
-        self._mirror_layers: list[list[nn.Linear]] = [
+        self._mirror_layers: list[list[nn.Module]] = [
             self._matching_layers(mirror) for mirror in mirrors
         ]
         self._optimizer = optimizer
@@ -261,42 +278,44 @@ class SparseTopology(nn.Module):
 
     # ------------------------------------------------------------------ set-up
 
-    def _matching_layers(self, mirror: nn.Module) -> list[nn.Linear]:
+    def _matching_layers(self, mirror: nn.Module) -> list[nn.Module]:
         modules = dict(mirror.named_modules())
         layers = []
         for name, layer in self._layers:
             twin = modules.get(name)
-            if not isinstance(twin, nn.Linear) or twin.weight.shape != layer.weight.shape:
+            if type(twin) is not type(layer) or _weight(twin).shape != _weight(layer).shape:  # type: ignore[arg-type]
                 raise ValueError(
-                    f"{self.owner}: mirror {type(mirror).__name__} has no nn.Linear {name!r} of "
-                    f"shape {tuple(layer.weight.shape)}; a mirror must have the same layers."
+                    f"{self.owner}: mirror {type(mirror).__name__} has no {type(layer).__name__} {name!r} of "
+                    f"shape {tuple(_weight(layer).shape)}; a mirror must have the same layers."
                 )
             layers.append(twin)
         return layers
 
     def _init_masks(self) -> None:
-        shapes = [(layer.out_features, layer.in_features) for _, layer in self._layers]
+        shapes = [tuple(_weight(layer).shape) for _, layer in self._layers]
         densities = layer_densities(shapes, self.target_sparsity, self.density_method)
         with torch.no_grad():
             for j, ((_, layer), density) in enumerate(zip(self._layers, densities)):
-                n = layer.weight.numel()
+                weight = _weight(layer)
+                n = weight.numel()
                 n_active = min(n, max(1, round(density * n)))
-                flat = torch.zeros(n, dtype=torch.bool, device=layer.weight.device)
-                flat[torch.randperm(n, device=layer.weight.device)[:n_active]] = True
-                mask = flat.view_as(layer.weight)
+                flat = torch.zeros(n, dtype=torch.bool, device=weight.device)
+                flat[torch.randperm(n, device=weight.device)[:n_active]] = True
+                mask = flat.view_as(weight)
                 layer.register_buffer(MASK_NAME, mask)
-                scale = mask.to(layer.weight.dtype)
+                scale = mask.to(weight.dtype)
                 if self.sparse_init == "fan_in":
-                    fan_in = mask.sum(dim=1, keepdim=True).clamp(min=1).to(layer.weight.dtype)
-                    scale = scale * torch.sqrt(layer.in_features / fan_in)
-                layer.weight.mul_(scale)
+                    unit = (-1,) + (1,) * (weight.dim() - 1)
+                    fan_in = mask.flatten(1).sum(dim=1).clamp(min=1).to(weight.dtype).view(unit)
+                    scale = scale * torch.sqrt(weight[0].numel() / fan_in)
+                weight.mul_(scale)
                 for mirror in self._mirror_layers:
                     mirror[j].register_buffer(MASK_NAME, mask.clone())
-                    mirror[j].weight.mul_(scale)
+                    _weight(mirror[j]).mul_(scale)
 
     def _register_hooks(self) -> None:
         for j, (_, layer) in enumerate(self._layers):
-            self._handles.append(layer.weight.register_hook(self._grad_hook(j)))
+            self._handles.append(_weight(layer).register_hook(self._grad_hook(j)))
         for mirror in self._mirror_layers:
             for twin in mirror:
                 self._handles.append(twin.register_forward_pre_hook(_apply_mask_pre_hook))
@@ -321,7 +340,7 @@ class SparseTopology(nn.Module):
     # ------------------------------------------------------------------ state
 
     @property
-    def layers(self) -> list[tuple[str, nn.Linear]]:
+    def layers(self) -> list[tuple[str, nn.Module]]:
         """``(qualified name, layer)`` of every sparse layer."""
         return list(self._layers)
 
@@ -389,13 +408,13 @@ class SparseTopology(nn.Module):
     def apply_masks(self) -> None:
         """Zero every pruned weight (the optimizer step hook does this after each step)."""
         for _, layer in self._layers:
-            layer.weight.mul_(getattr(layer, MASK_NAME))
+            _weight(layer).mul_(getattr(layer, MASK_NAME))
 
     @torch.no_grad()
     def mask_optimizer_state(self) -> None:
         """Zero the optimizer state of pruned weights (every state tensor shaped like the weight)."""
         for _, layer in self._layers:
-            state = self._optimizer.state.get(layer.weight, {})
+            state = self._optimizer.state.get(_weight(layer), {})
             mask = getattr(layer, MASK_NAME)
             for value in state.values():
                 if isinstance(value, torch.Tensor) and value.shape == mask.shape:
@@ -428,7 +447,7 @@ class SparseTopology(nn.Module):
             if k == 0:
                 continue
             flat_mask = mask.flatten()
-            weight = layer.weight.view(-1)
+            weight = _weight(layer).view(-1)
             magnitude = weight.abs().masked_fill(~flat_mask, math.inf)
             drop = torch.topk(magnitude, k, largest=False).indices
             new_mask = flat_mask.clone()
@@ -438,7 +457,7 @@ class SparseTopology(nn.Module):
             new_mask[grow] = True
             weight.mul_(new_mask)
             weight[grow] = 0.0
-            state = self._optimizer.state.get(layer.weight, {})
+            state = self._optimizer.state.get(_weight(layer), {})
             for value in state.values():
                 if isinstance(value, torch.Tensor) and value.shape == mask.shape:
                     flat_value = value.view(-1)
@@ -464,7 +483,7 @@ class SparseTopology(nn.Module):
         for j, (_, layer) in enumerate(self._layers):
             for mirror in self._mirror_layers:
                 getattr(mirror[j], MASK_NAME).copy_(getattr(layer, MASK_NAME))
-                mirror[j].weight.mul_(getattr(layer, MASK_NAME))
+                _weight(mirror[j]).mul_(getattr(layer, MASK_NAME))
 
     def extra_repr(self) -> str:
         """Sparsity, method and schedule."""

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from ps_wrappers.layout import SlotBox, SlotLayout
+from ps_wrappers.layout import ImageSlotLayout, SlotBox, SlotDict, SlotLayout
 
 
 def slot_space(
@@ -42,3 +42,41 @@ def slot_obs(
 def lr(_: float) -> float:
     """Constant learning-rate schedule."""
     return 3e-4
+
+
+def image_space(
+    shape: tuple[int, int, int] = (3, 10, 10),
+    agents: Sequence[str] = ("a_0", "a_1", "b_0"),
+    n_actions: int = 4,
+    dtype: type = np.uint8,
+) -> SlotDict:
+    """An image-slot SlotDict built by hand (channels first)."""
+    from gymnasium import spaces
+
+    uint8 = np.dtype(dtype) == np.uint8
+    layout = ImageSlotLayout(
+        image_shape=shape,
+        image_dtype=np.dtype(dtype).name,
+        agents=tuple(agents),
+        n_actions=n_actions,
+        action_nvec=(n_actions,) if n_actions else (),
+    )
+    image = spaces.Box(0, 255 if uint8 else 2.0, shape, dtype=dtype)
+    return SlotDict(image, layout)
+
+
+def image_obs(space: SlotDict, agent: np.ndarray, image: np.ndarray | None = None, seed: int = 0) -> dict[str, np.ndarray]:
+    """Image-slot observations for the given agent indices (one shared random image unless given)."""
+    lay = space.layout
+    rng = np.random.default_rng(seed)
+    n = len(agent)
+    if image is None:
+        image = rng.integers(0, 256, size=lay.image_shape) if lay.is_uint8 else rng.random(lay.image_shape) * 2
+    obs = {
+        "image": np.repeat(np.asarray(image, dtype=space["image"].dtype)[None], n, axis=0),
+        "agent": np.asarray(agent).reshape(n, 1).astype(space["agent"].dtype),
+        "acting": np.ones((n, 1), np.uint8),
+    }
+    if lay.n_actions:
+        obs["action_mask"] = np.ones((n, lay.n_actions), np.uint8)
+    return obs

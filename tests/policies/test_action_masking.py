@@ -166,3 +166,35 @@ def test_stock_dqn_on_unmasked_env_trains_without_warning(identity_venv):
     with warnings.catch_warnings():
         warnings.simplefilter("error", MaskedExplorationWarning)
         DQN(FullSharingQPolicy, identity_venv(n_envs=1), learning_starts=20, train_freq=2, seed=0).learn(60)
+
+
+@pytest.mark.parametrize("scale", [1e3, 1e9, 1e30])
+def test_masking_is_exact_at_any_scale_of_the_values(scale):
+    """Valid Q-values far below any fixed constant (large per-step costs) still win over masked ones."""
+    from policies import mask_scores
+
+    scores = torch.tensor([[0.0, -scale, 5.0], [-scale, -2 * scale, 0.0]])
+    mask = torch.tensor([[0.0, 1.0, 0.0], [1.0, 1.0, 0.0]])
+    masked = mask_scores(scores, mask)
+    assert masked.argmax(-1).tolist() == [1, 0]
+    torch.testing.assert_close(masked.max(-1).values, torch.tensor([-scale, -scale]))
+    probs = torch.distributions.Categorical(logits=masked).probs
+    assert probs[0].tolist() == [0.0, 1.0, 0.0]
+    entropy = torch.distributions.Categorical(logits=masked).entropy()
+    assert torch.isfinite(entropy).all()
+
+
+@pytest.mark.parametrize("cls", Q_CLASSES)
+def test_q_policy_greedy_and_target_max_are_exact_with_huge_costs(cls):
+    space = slot_space(n_actions=4)
+    policy = cls(space, spaces.Discrete(4), lr)
+    for head in policy.q_network.head_layers():
+        with torch.no_grad():
+            head.weight.zero_()
+            head.bias.copy_(torch.tensor([0.0, -1e9, -2e9, 10.0]))  # valid actions cost 1e9 and more
+    mask = np.array([[0, 1, 1, 0], [0, 0, 1, 0]], np.float32)
+    obs = slot_obs(space, np.array([0, 2]), mask=mask)
+    q = policy.q_net(obs)
+    assert q.argmax(-1).tolist() == [1, 2]
+    assert q.max(-1).values.tolist() == [-1e9, -2e9]
+    assert policy.predict(obs.numpy(), deterministic=True)[0].tolist() == [1, 2]

@@ -13,7 +13,7 @@ from policies.sparse.topology import (
     cosine_update_fraction,
     erdos_renyi_densities,
     layer_densities,
-    select_linear_layers,
+    select_sparse_layers,
 )
 
 
@@ -84,7 +84,7 @@ def test_bad_schedule_arguments_are_named():
         SparseTopology(net, opt, density_method="er")
     with pytest.raises(ValueError, match=r"sparse_init='kaiming' is unknown; use one of"):
         SparseTopology(net, opt, sparse_init="kaiming")
-    with pytest.raises(ValueError, match="found no trainable nn.Linear layer"):
+    with pytest.raises(ValueError, match="found no trainable nn.Linear or convolution layer"):
         SparseTopology(net, opt, exclude=("",))
 
 
@@ -92,8 +92,8 @@ def test_select_skips_frozen_layers_and_layers_outside_the_optimizer():
     net = _mlp()
     net[2].weight.requires_grad_(False)
     opt = torch.optim.Adam([net[0].weight, net[0].bias])
-    assert [name for name, _ in select_linear_layers(net, opt)] == ["0"]
-    assert [name for name, _ in select_linear_layers(net, None, exclude=("4",))] == ["0"]
+    assert [name for name, _ in select_sparse_layers(net, opt)] == ["0"]
+    assert [name for name, _ in select_sparse_layers(net, None, exclude=("4",))] == ["0"]
 
 
 def test_initial_masks_have_the_target_sparsity_and_zero_weights():
@@ -251,7 +251,7 @@ def test_mirror_gets_masks_and_is_masked_before_forward():
 def test_mirror_with_other_layers_is_rejected():
     net = _mlp()
     other = nn.Sequential(nn.Linear(10, 32))
-    with pytest.raises(ValueError, match="mirror Sequential has no nn.Linear '0' of shape"):
+    with pytest.raises(ValueError, match="mirror Sequential has no Linear .0. of shape"):
         SparseTopology(net, torch.optim.Adam(net.parameters()), mirrors=[other])
 
 
