@@ -215,7 +215,8 @@ class FullSharingQPolicy(FullSharingOptions, SharingQPolicy):
     """FuPS and FuPS+id for DQN: one Q-network shared by all agents.
 
     Args:
-        agent_id: Concatenate the agent one-hot to the input (FuPS+id). Default ``False``.
+        agent_id: Give the network the agent one-hot (FuPS+id). Default ``False``.
+        id_input: ``"features"`` or ``"planes"``, as for :class:`policies.FullSharingPolicy`.
         *args, **kwargs: SB3 ``DQNPolicy`` arguments.
     """
 
@@ -225,6 +226,7 @@ class SelectiveSharingQPolicy(SelectiveSharingOptions, SharingQPolicy):
 
     Args:
         clusters: As for :class:`policies.SelectiveSharingPolicy` (default ``"type"``).
+        share_trunk: Share one CNN trunk across clusters (default ``False``).
         *args, **kwargs: SB3 ``DQNPolicy`` arguments.
     """
 
@@ -236,7 +238,8 @@ class PrunedMaskQPolicy(PrunedMaskOptions, SharingQPolicy):
         method: ``"snp-ps"`` (default) or ``"adaps"``.
         pruning: SNP-PS ratio of pruned neurons per hidden layer (float or one per layer).
             Default :func:`policies.default_pruning` (Table 1, SMAC with QMIX: ``0-0.1``).
-        clusters, threshold, agent_id, mask_seed: As for :class:`policies.PrunedMaskPolicy`.
+        clusters, threshold, agent_id, mask_seed, mask_channels, channel_pruning: As for
+            :class:`policies.PrunedMaskPolicy`.
         *args, **kwargs: SB3 ``DQNPolicy`` arguments.
     """
 

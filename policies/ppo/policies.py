@@ -275,8 +275,11 @@ class FullSharingPolicy(FullSharingOptions, SharingActorCriticPolicy):
     """FuPS and FuPS+id for PPO and A2C: one actor and one critic shared by all agents.
 
     Args:
-        agent_id: Concatenate the agent one-hot to the input (FuPS+id; Terry et al., 2020,
-            Theorem 5). Default ``False`` (FuPS).
+        agent_id: Give the network the agent one-hot (FuPS+id; Terry et al., 2020, Theorem 5).
+            Default ``False`` (FuPS).
+        id_input: ``"features"`` (default: the one-hot is appended to the trunk's output, i.e.
+            to the observation for vectors) or ``"planes"`` (image observations: one-hot planes
+            appended to the image channels before the CNN).
         *args, **kwargs: SB3 ``ActorCriticPolicy`` arguments.
     """
 
@@ -292,6 +295,8 @@ class SelectiveSharingPolicy(SelectiveSharingOptions, SharingActorCriticPolicy):
             (one network per agent, NoPS), a :class:`policies.ClusterResult` from
             :func:`policies.cluster_agents` (the paper's VAE + k-means), a cluster id per agent,
             or ``{agent name: cluster id}``.
+        share_trunk: With a CNN trunk (images), share one trunk across clusters; default
+            ``False``: one trunk per cluster, as separate networks.
         *args, **kwargs: SB3 ``ActorCriticPolicy`` arguments.
 
     With Box actions every cluster also has its own Gaussian ``log_std`` (:class:`ClusterLogStd`),
@@ -317,6 +322,10 @@ class PrunedMaskPolicy(PrunedMaskOptions, SharingActorCriticPolicy):
         threshold: AdaPS drop threshold ``lambda`` (0.2).
         agent_id: Also concatenate the agent one-hot (SNP-PS+id).
         mask_seed: Seed of the masks (default: drawn from torch's RNG, i.e. from SB3's ``seed``).
+        mask_channels: With a CNN trunk, also mask every convolution's output channels per agent
+            (SNP-PS) or cluster (AdaPS).
+        channel_pruning: SNP-PS ratio of masked channels per convolution (float or one per
+            convolution; default 0.1).
         *args, **kwargs: SB3 ``ActorCriticPolicy`` arguments.
     """
 
