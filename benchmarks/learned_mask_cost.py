@@ -27,8 +27,8 @@ import torch.nn.functional as F
 
 from benchmarks.timing import format_table, interleaved
 from policies import SharedMLP
-from policies.learned_mask_regularizer import KaleidoscopeRegularizer
-from policies.learned_masks import LearnedMaskMLP, RowGroups, soft_threshold
+from policies.learned.layers import LearnedMaskMLP, RowGroups, soft_threshold
+from policies.learned.regularizer import KaleidoscopeRegularizer
 
 DIM, HIDDEN, ACTIONS = 30, [64, 64], 5
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from policies.learned_mask_conv import LearnedMaskConv2d
-from policies.learned_masks import LearnedMaskLinear, LearnedMaskMLP, RowGroups, soft_threshold
+from policies.learned.conv import LearnedMaskConv2d
+from policies.learned.layers import LearnedMaskLinear, LearnedMaskMLP, RowGroups, soft_threshold
 
 N_AGENTS = 4
 

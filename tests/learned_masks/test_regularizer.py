@@ -6,14 +6,14 @@ import pytest
 import torch
 from torch import nn
 
-from policies.learned_mask_regularizer import (
+from policies.learned.layers import LearnedMaskMLP, kaiming_bound
+from policies.learned.regularizer import (
     KaleidoscopeRegularizer,
     MaskSTE,
     diversity_loss,
     reset_masked_weights,
 )
-from policies.learned_mask_stats import mask_statistics
-from policies.learned_masks import LearnedMaskMLP, kaiming_bound
+from policies.learned.stats import mask_statistics
 
 N_AGENTS = 4
 

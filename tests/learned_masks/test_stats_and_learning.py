@@ -8,9 +8,9 @@ import torch
 
 from examples.plots import mask_overlap
 from policies import SharedMLP
-from policies.learned_mask_regularizer import KaleidoscopeRegularizer
-from policies.learned_mask_stats import mask_statistics
-from policies.learned_masks import LearnedMaskMLP
+from policies.learned.layers import LearnedMaskMLP
+from policies.learned.regularizer import KaleidoscopeRegularizer
+from policies.learned.stats import mask_statistics
 
 
 def _hand_masked() -> LearnedMaskMLP:

@@ -6,7 +6,7 @@ every learned-mask layer of a network.
 
 Example:
     >>> import torch
-    >>> from policies.learned_masks import LearnedMaskMLP
+    >>> from policies.learned.layers import LearnedMaskMLP
     >>> stats = mask_statistics(LearnedMaskMLP(4, [8], 2, n_agents=3))
     >>> stats.overlap.shape
     (3, 3)
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from policies.learned_masks import mask_layers_of
+from policies.learned.layers import mask_layers_of
 
 __all__ = ["LearnedMaskStats", "mask_statistics"]
 

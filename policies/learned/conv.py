@@ -3,9 +3,9 @@
 The paper masks linear layers only (its agents are MLP / GRU networks); soft threshold
 reparameterisation is defined per weight, so it carries over to a kernel unchanged:
 agent ``i`` convolves with ``sign(K) * ReLU(|K| - sigmoid(s_i))`` (K1), ``s_i`` of the kernel's
-shape. :func:`~policies.learned_mask_regularizer.diversity_loss`,
-:func:`~policies.learned_mask_regularizer.reset_masked_weights` and
-:func:`~policies.learned_mask_stats.mask_statistics` accept these layers as they are.
+shape. :func:`~policies.learned.regularizer.diversity_loss`,
+:func:`~policies.learned.regularizer.reset_masked_weights` and
+:func:`~policies.learned.stats.mask_statistics` accept these layers as they are.
 
 Rows are evaluated with one grouped convolution: the rows of the ``G`` masks are scattered into
 ``[max_rows, G * C, H, W]`` and convolved with the ``G`` kernels stacked as ``groups=G``.
@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from policies.learned_masks import LearnedMaskLayer, RowGroups
+from policies.learned.layers import LearnedMaskLayer, RowGroups
 
 __all__ = ["LearnedMaskConv2d"]
 

@@ -2,7 +2,7 @@
 
 Li, Pan & Zhang (2024), sections 4.2 (diversity) and 4.3 (resetting); the released code is the
 reference for every constant below (``mask_diversity_loss``, ``_reset``, ``Kalei_q_learner``).
-With the masks of (K2) in :mod:`policies.learned_masks`:
+With the masks of (K2) in :mod:`policies.learned.layers`:
 
 * (K3) Diversity. Over the masked layers ``l`` of one network with ``G`` masks::
 
@@ -49,7 +49,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from policies.learned_masks import init_thresholds, kaiming_bound, mask_layers_of
+from policies.learned.layers import init_thresholds, kaiming_bound, mask_layers_of
 
 __all__ = [
     "COEF_MODES",

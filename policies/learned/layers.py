@@ -20,7 +20,7 @@ reparameterisation (STR, Kusupati et al., 2020)::
   masks of two agents differ only on the few weights whose magnitude lies in that band.
 * Gradients reach ``theta_0`` and ``s`` through (K1) directly (ReLU's subgradient; no estimator).
   The straight-through estimator is used only for the binary masks (K2) in the diversity
-  regulariser (:mod:`policies.learned_mask_regularizer`).
+  regulariser (:mod:`policies.learned.regularizer`).
 * Masks may be per agent (MPE, MaMuJoCo) or per unit type (SMACv2's ``Kalei_type_n_mac``):
   ``group_of_agent`` maps agents to masks.
 
@@ -46,7 +46,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from policies import AgentConditionedMLP
+from policies.core.heads import AgentConditionedMLP
 
 __all__ = [
     "KALEIDOSCOPE_INIT",
