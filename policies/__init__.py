@@ -30,6 +30,7 @@ from policies.clustering import (
     cluster_agents,
     resolve_clusters,
 )
+from policies.export import export_policy, load_exported_policy
 from policies.flops import FlopsReport, flops_report
 from policies.masked_dqn import MaskedDQN
 from policies.masks import ADAPS_THRESHOLD, adaps_masks, default_pruning, snp_ps_masks
@@ -76,7 +77,9 @@ __all__ = [
     "SparseSelectiveSharingPolicy",
     "SparseSelectiveSharingQPolicy",
     "SparseTopology",
+    "export_policy",
     "flops_report",
+    "load_exported_policy",
     "lambda_returns",
     "mellowmax",
     "set_evolution_horizon",
