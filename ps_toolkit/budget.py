@@ -131,7 +131,8 @@ def _plan_on_policy(
         rollouts = math.ceil(env_steps / given)
         total = rollouts * given * slots
         reason = "" if total == steps else (
-            f"--steps {steps:,} rounded up to {rollouts:,} whole rollouts of n_steps={given} x {slots} slots"
+            f"--steps {steps:,} rounded up to {rollouts:,} whole rollout{'s' * (rollouts > 1)} "
+            f"of n_steps={given} x {slots} slots"
         )
         return Budget(steps, total, slots, copies, {}, reason)
     default = int(algorithm_default(algo, "n_steps"))
@@ -149,6 +150,7 @@ def _plan_on_policy(
             sized["batch_size"] = batch
             reason += f", batch_size={batch} (divides the {n_steps * slots:,}-step rollout)"
     if total != steps:
-        reason += f"; {total - steps:,} steps more than asked, to fill whole env steps"
+        whole = "whole env steps and rollouts" if rollouts > 1 else "whole env steps"
+        reason += f"; {total - steps:,} steps more than asked, to fill {whole}"
     reason += "; pass --algo-kwargs '{\"n_steps\": N}' to choose"
     return Budget(steps, total, slots, copies, sized, reason)
