@@ -34,7 +34,7 @@ from ps_toolkit.plots import plot_run
 from ps_toolkit.registry import ALGORITHMS, METHODS, make_env_fn
 from ps_toolkit.runs import load_run, save_run
 from ps_toolkit.training import TrainConfig, build_model, train
-from ps_toolkit.validation import MAX_SEED, check_config, check_output_dir
+from ps_toolkit.validation import MAX_SEED, check_output_dir
 
 __all__ = ["DEFAULT_OUT", "SECURITY", "UsageError", "console", "main", "parse_json_object"]
 
@@ -140,13 +140,13 @@ def _train(ns: argparse.Namespace) -> dict[str, Any]:
     out: Path = DEFAULT_OUT if ns.out is None else ns.out
     with _user_errors():
         check_output_dir(out, overwrite=ns.overwrite or ns.out is None)
-        check_config(config)
-        built = build_model(config, None if ns.no_tensorboard else str(out / "tb"))
+        built = build_model(config, None if ns.no_tensorboard else str(out / "tb"))  # checks the config first
         out.mkdir(parents=True, exist_ok=True)
         probe = out / ".ps-train-write-check"
         probe.write_text("")
         probe.unlink()
-    print(built[3].describe(), flush=True)
+    budget = built[3]
+    print(budget.describe(), flush=True)
     run = train(config, progress_bar=not ns.no_progress, built=built)
     save_run(run, out)
     print(f"saved {out} ({run.result.params:,} parameters, {run.result.trained_steps:,} steps, "
