@@ -6,9 +6,9 @@ short episodes, or with ``--task bps`` blind-particle spread (:mod:`integrations
 (FuPS+id). For every seed it trains
 
 * ``dense``: :class:`~policies.dqn.policies.FullSharingQPolicy`;
-* ``static-s``: :class:`~policies.sparse_policies.SparseEvolvedQPolicy` with ``evolve=False``
+* ``static-s``: :class:`~policies.dqn.SparseEvolvedQPolicy` with ``evolve=False``
   (a fixed random Erdos-Renyi topology at sparsity ``s``, MAST's "SS" baseline);
-* ``rigl-s``: :class:`~policies.sparse_policies.SparseEvolvedQPolicy` (RigL evolution);
+* ``rigl-s``: :class:`~policies.dqn.SparseEvolvedQPolicy` (RigL evolution);
 
 each once with plain DQN targets (``td_lambda``, ``soft_mellowmax`` and ``dual_buffer`` off) and
 once with MAST's value pieces on (:class:`~policies.mast.dqn.MASTDQN` defaults). Every run ends
@@ -127,7 +127,7 @@ def run_one(job: tuple[dict[str, Any], int, dict[str, Any]]) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(1)
-    from policies.sparse_policies import SparseEvolvedQPolicy
+    from policies import SparseEvolvedQPolicy
     from stable_baselines3.common.callbacks import BaseCallback
 
     import ps_wrappers

@@ -26,10 +26,10 @@ import numpy as np
 import torch
 
 import ps_wrappers
-from examples.plots import agent_names as _agent_names
-from examples.plots import plot_cluster_embedding, plot_learning_curves, plot_mask_overlap
-from examples.registry import make_env_fn
-from examples.training import TrainConfig, train
+from ps_toolkit.plots import agent_names as _agent_names
+from ps_toolkit.plots import plot_cluster_embedding, plot_learning_curves, plot_mask_overlap
+from ps_toolkit.registry import make_env_fn
+from ps_toolkit.training import TrainConfig, train
 
 __all__ = ["ENVS", "Args", "EnvSetting", "main", "run_job", "write_results"]
 
@@ -43,7 +43,7 @@ class EnvSetting:
     title: str
     """Name in tables and plots."""
     env: str
-    """``examples.registry`` env name or module path."""
+    """``ps_toolkit.registry`` env name or module path."""
     env_kwargs: dict[str, Any]
     """``parallel_env`` arguments."""
     steps: int

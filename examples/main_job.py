@@ -24,10 +24,10 @@ import torch
 from stable_baselines3 import PPO
 
 import ps_wrappers
-from examples.plots import plot_learning_curves
-from examples.training import ReturnLogger
 from integrations import bps
 from policies import FullSharingPolicy, PrunedMaskPolicy, count_parameters
+from ps_toolkit.plots import plot_learning_curves
+from ps_toolkit.training import ReturnLogger
 
 
 @dataclass

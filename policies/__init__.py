@@ -52,6 +52,7 @@ from policies.dqn import (
     SparsePrunedMaskQPolicy,
     SparseSelectiveSharingQPolicy,
 )
+from policies.export import export_policy, load_exported_policy
 from policies.mast import (
     MASTDQN,
     DualReplayBuffer,
@@ -148,6 +149,8 @@ __all__ = [
     "count_parameters",
     "default_pruning",
     "dqn",
+    "export_policy",
+    "load_exported_policy",
     "flops_report",
     "format_parameter_table",
     "lambda_returns",

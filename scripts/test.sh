@@ -3,6 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-.venv/bin/ruff check ps_wrappers policies integrations examples benchmarks tests
+.venv/bin/ruff check ps_wrappers policies integrations ps_toolkit examples benchmarks tests
 .venv/bin/mypy
 .venv/bin/python -m pytest "$@"

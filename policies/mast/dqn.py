@@ -13,7 +13,7 @@ Each piece is switched on its own:
 Defaults follow MAST's Table 4: ``lambda = 0.8``, ``T_b`` = 3/8 of the training steps,
 ``alpha = 1``, ``omega = 10``, online buffer ``128 / 5000`` of the offline one, ratio 5:3.
 
-With a sparse policy (:class:`~policies.sparse_policies.SparseEvolvedQPolicy`) the topology
+With a sparse policy (:class:`~policies.dqn.SparseEvolvedQPolicy`) the topology
 evolution horizon is set from ``learn(total_timesteps)`` when the user gave none, and sparsity,
 FLOPs and model-size ratios (appendix B.4) are logged under ``sparse/``.
 

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from examples.plots import mask_overlap
 from policies import SharedMLP
 from policies.learned.layers import LearnedMaskMLP
 from policies.learned.regularizer import KaleidoscopeRegularizer
 from policies.learned.stats import mask_statistics
+from ps_toolkit.plots import mask_overlap
 
 
 def _hand_masked() -> LearnedMaskMLP:

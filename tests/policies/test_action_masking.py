@@ -194,7 +194,8 @@ def test_q_policy_greedy_and_target_max_are_exact_with_huge_costs(cls):
             head.bias.copy_(torch.tensor([0.0, -1e9, -2e9, 10.0]))  # valid actions cost 1e9 and more
     mask = np.array([[0, 1, 1, 0], [0, 0, 1, 0]], np.float32)
     obs = slot_obs(space, np.array([0, 2]), mask=mask)
-    q = policy.q_net(obs)
+    with torch.no_grad():
+        q = policy.q_net(obs)
     assert q.argmax(-1).tolist() == [1, 2]
     assert q.max(-1).values.tolist() == [-1e9, -2e9]
     assert policy.predict(obs.numpy(), deterministic=True)[0].tolist() == [1, 2]

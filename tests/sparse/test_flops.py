@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from policies.sparse_policies import SparseEvolvedPolicy, SparseEvolvedQPolicy
+from policies import SparseEvolvedPolicy, SparseEvolvedQPolicy
 from stable_baselines3 import A2C, PPO
 from torch import nn
 

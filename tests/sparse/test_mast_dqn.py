@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from policies.sparse_policies import SparseEvolvedQPolicy
+from policies import SparseEvolvedQPolicy
 from stable_baselines3.common.buffers import ReplayBuffer
 from torch import nn
 

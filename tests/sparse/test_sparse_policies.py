@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from policies.sparse_policies import (
+from policies import (
     SparseEvolvedPolicy,
     SparseEvolvedQPolicy,
     SparsePrunedMaskPolicy,

@@ -1,7 +1,7 @@
-"""One training run: build the vec env and the model, train with return logging, save, reload.
+"""One training run: check the config, size the budget, build the vec env and the model, train.
 
 Example:
-    >>> from examples.training import TrainConfig, train
+    >>> from ps_toolkit.training import TrainConfig, train
     >>> run = train(TrainConfig(env="bps", env_kwargs={"group_sizes": [1, 1]}, method="FuPS+id",
     ...                         steps=2_000, n_envs=2, algo_kwargs={"n_steps": 64}))  # doctest: +SKIP
     >>> run.result.params  # doctest: +SKIP
@@ -10,11 +10,9 @@ Example:
 
 from __future__ import annotations
 
-import json
 import time
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -22,9 +20,10 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
 import ps_wrappers
-from examples.registry import algorithm_class, make_env_fn, method_spec, policy_class
-from policies import ClusterResult, cluster_agents, count_parameters
-from policies.sparse.training import set_evolution_horizon
+from policies import ClusterResult, cluster_agents, count_parameters, set_evolution_horizon
+from ps_toolkit.budget import Budget, plan_budget
+from ps_toolkit.registry import algorithm_class, make_env_fn, method_spec, policy_class
+from ps_toolkit.validation import check_config
 
 __all__ = [
     "ReturnLogger",
@@ -32,15 +31,8 @@ __all__ = [
     "RunResult",
     "TrainConfig",
     "build_model",
-    "load_run",
-    "load_normalizer",
-    "save_run",
     "train",
 ]
-
-RUN_FILE = "run.json"
-MODEL_FILE = "model.zip"
-NORMALIZER_FILE = "vecnormalize.pkl"
 
 
 @dataclass
@@ -53,7 +45,7 @@ class TrainConfig:
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     """Keyword arguments of ``parallel_env``."""
     method: str = "SNP-PS"
-    """Sharing method (``examples.registry.METHODS``)."""
+    """Sharing method (``ps_toolkit.registry.METHODS``)."""
     method_kwargs: dict[str, Any] = field(default_factory=dict)
     """Extra policy kwargs (method options, ``net_arch``, ...)."""
     algorithm: str = "ppo"
@@ -61,7 +53,9 @@ class TrainConfig:
     algo_kwargs: dict[str, Any] = field(default_factory=dict)
     """Algorithm hyperparameters (``n_steps``, ``learning_rate``, ...)."""
     steps: int = 100_000
-    """Training steps, counted per slot (one per agent per env copy per env step)."""
+    """Training steps, counted per slot (one per agent per env copy per env step). SB3 trains
+    whole rollouts (PPO, A2C) and whole env steps: :func:`ps_toolkit.budget.plan_budget` sizes
+    ``n_steps`` to this budget unless ``algo_kwargs`` gives it, and says what will run."""
     seed: int = 0
     """Seeds the vec env, the model, the masks and the clustering."""
     n_envs: int = 8
@@ -70,7 +64,7 @@ class TrainConfig:
     """Arguments of ``policies.cluster_agents`` for SePS and AdaPS (``n_clusters``, ...)."""
     normalize: bool = False
     """Wrap the vec env in ``ps_wrappers.SlotVecNormalize`` (features and rewards standardised;
-    its statistics are saved as ``vecnormalize.pkl`` and used when evaluating)."""
+    its statistics are saved as data, ``normalizer.npz``, and used when evaluating)."""
 
 
 @dataclass
@@ -89,16 +83,20 @@ class RunResult:
     """Wall time of the identity clustering (0 without)."""
     params: int
     """Trainable parameters (``policies.count_parameters``)."""
+    trained_steps: int = 0
+    """Steps trained (``model.num_timesteps``): the planned :attr:`Budget.total`."""
 
 
 @dataclass
 class Run:
-    """A trained model with its config, vec env, clustering and result."""
+    """A trained model with its config, budget, clustering and result."""
 
     config: TrainConfig
     model: BaseAlgorithm
     clusters: ClusterResult | None
     result: RunResult
+    budget: Budget | None = None
+    """The steps that ran and why (:func:`ps_toolkit.budget.plan_budget`)."""
 
 
 class ReturnLogger(BaseCallback):
@@ -145,13 +143,21 @@ class ReturnLogger(BaseCallback):
 
 def build_model(
     config: TrainConfig, tensorboard_log: str | None = None
-) -> tuple[BaseAlgorithm, ClusterResult | None, float]:
-    """Build the vec env and the model of ``config``; returns the model, clusters, clustering time."""
-    if config.steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {config.steps}")
+) -> tuple[BaseAlgorithm, ClusterResult | None, float, Budget]:
+    """Check ``config``, build its vec env and model, and plan its budget.
+
+    Returns:
+        The model, the clusters (SePS / AdaPS identity clustering, else ``None``), the clustering
+        time and the :class:`~ps_toolkit.budget.Budget` to pass to ``learn``.
+
+    Raises:
+        ValueError, TypeError: for a bad config (named field, value and fix), before any step.
+    """
+    check_config(config)
     spec = method_spec(config.method)
     env_fn = make_env_fn(config.env, config.env_kwargs)
     venv = ps_wrappers.make_vec_env(env_fn, n_envs=config.n_envs, seed=config.seed)
+    budget = plan_budget(config.algorithm, config.steps, venv.num_envs, config.n_envs, config.algo_kwargs)
     kwargs = {**spec.kwargs, **config.method_kwargs}
     # Identity clustering (below) reads raw observations, so it sees the vec env unwrapped.
     clusters: ClusterResult | None = None
@@ -165,11 +171,11 @@ def build_model(
         venv = ps_wrappers.SlotVecNormalize(venv, gamma=float(config.algo_kwargs.get("gamma", 0.99)))
     model = algo(
         policy_class(config.method, config.algorithm), venv, policy_kwargs=kwargs, seed=config.seed,
-        device="cpu", tensorboard_log=tensorboard_log, **config.algo_kwargs,
+        device="cpu", tensorboard_log=tensorboard_log, **{**config.algo_kwargs, **budget.algo_kwargs},
     )
     if hasattr(model.policy, "sparse_topology"):
-        set_evolution_horizon(model, config.steps)
-    return model, clusters, cluster_seconds
+        set_evolution_horizon(model, budget.total)
+    return model, clusters, cluster_seconds, budget
 
 
 def train(
@@ -178,76 +184,25 @@ def train(
     tensorboard_log: str | None = None,
     progress_bar: bool = False,
     callback: BaseCallback | None = None,
+    built: tuple[BaseAlgorithm, ClusterResult | None, float, Budget] | None = None,
 ) -> Run:
-    """Train ``config``; returns the model and its learning curves and cost."""
-    model, clusters, cluster_seconds = build_model(config, tensorboard_log)
+    """Train ``config`` for its planned budget; returns the model and its learning curves and cost.
+
+    Args:
+        config: The run.
+        tensorboard_log: TensorBoard directory (``None``: no logs).
+        progress_bar: Show SB3's progress bar; its total is the planned budget.
+        callback: Another SB3 callback to run.
+        built: The result of :func:`build_model` for ``config`` when the caller built it first
+            (to check everything before training); built here otherwise.
+    """
+    model, clusters, cluster_seconds, budget = built if built is not None else build_model(config, tensorboard_log)
     logger = ReturnLogger()
     callbacks = CallbackList([logger] + ([callback] if callback is not None else []))
     start = time.perf_counter()
-    model.learn(config.steps, callback=callbacks, progress_bar=progress_bar,
+    model.learn(budget.total, callback=callbacks, progress_bar=progress_bar,
                 tb_log_name=f"{config.method}_seed{config.seed}")
     seconds = time.perf_counter() - start
     result = RunResult(logger.steps, logger.returns, logger.team_returns, seconds, cluster_seconds,
-                       count_parameters(model))
-    return Run(config, model, clusters, result)
-
-
-def save_run(run: Run, directory: str | Path) -> Path:
-    """Save the model (``model.zip``) and its config and result (``run.json``) in ``directory``."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    run.model.save(directory / MODEL_FILE)
-    normalizer = run.model.get_vec_normalize_env()
-    if normalizer is not None:
-        normalizer.save(str(directory / NORMALIZER_FILE))
-    meta = {
-        "config": asdict(run.config),
-        "result": asdict(run.result),
-        "clusters": None if run.clusters is None else list(run.clusters.cluster_of_agent),
-    }
-    (directory / RUN_FILE).write_text(json.dumps(meta, indent=1, default=_jsonable))
-    return directory
-
-
-def load_run(directory: str | Path) -> tuple[BaseAlgorithm, TrainConfig]:
-    """Reload a model saved by :func:`save_run` with its config (rebuild the env from it).
-
-    Raises:
-        FileNotFoundError: if ``directory`` holds no ``run.json`` or ``model.zip``.
-    """
-    directory = Path(directory)
-    for name in (RUN_FILE, MODEL_FILE):
-        if not (directory / name).is_file():
-            raise FileNotFoundError(
-                f"model={str(directory)!r} has no {name}; pass the output directory of 'ps-train train'"
-            )
-    meta = json.loads((directory / RUN_FILE).read_text())
-    config = TrainConfig(**meta["config"])
-    model = algorithm_class(config.algorithm).load(directory / MODEL_FILE, device="cpu")
-    return model, config
-
-
-def load_normalizer(directory: str | Path, config: TrainConfig) -> ps_wrappers.SlotVecNormalize | None:
-    """The frozen observation normaliser of a run saved with ``normalize=True`` (else ``None``).
-
-    Raises:
-        FileNotFoundError: if the run was trained with ``normalize=True`` but has no statistics.
-    """
-    if not config.normalize:
-        return None
-    path = Path(directory) / NORMALIZER_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"{str(directory)!r} was trained with normalize=True but has no {NORMALIZER_FILE}")
-    venv = ps_wrappers.make_vec_env(make_env_fn(config.env, config.env_kwargs), n_envs=1, seed=config.seed)
-    normalizer = ps_wrappers.SlotVecNormalize.load(str(path), venv)
-    normalizer.training = False
-    normalizer.norm_reward = False
-    return normalizer  # type: ignore[return-value]
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, ClusterResult):
-        return list(value.cluster_of_agent)
-    return str(value)
+                       count_parameters(model), int(model.num_timesteps))
+    return Run(config, model, clusters, result, budget)

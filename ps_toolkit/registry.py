@@ -1,7 +1,7 @@
 """Names for the command line and the benchmark suite: sharing methods, algorithms and envs.
 
 Example:
-    >>> from examples.registry import make_env_fn, method_spec
+    >>> from ps_toolkit.registry import make_env_fn, method_spec
     >>> env_fn = make_env_fn("bps", {"group_sizes": (2, 2, 2)})
     >>> sorted(env_fn().possible_agents)[:2]
     ['group0_0', 'group0_1']
@@ -17,11 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from policies.sparse_policies import SparseEvolvedPolicy, SparseEvolvedQPolicy
 from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from policies import (
+    MASTDQN,
     FullSharingPolicy,
     FullSharingQPolicy,
     MaskedDQN,
@@ -29,8 +29,9 @@ from policies import (
     PrunedMaskQPolicy,
     SelectiveSharingPolicy,
     SelectiveSharingQPolicy,
+    SparseEvolvedPolicy,
+    SparseEvolvedQPolicy,
 )
-from policies.mast.dqn import MASTDQN
 
 __all__ = [
     "ALGORITHMS",
@@ -41,6 +42,7 @@ __all__ = [
     "make_env_fn",
     "method_spec",
     "policy_class",
+    "trusted_env_fn",
 ]
 
 
@@ -122,15 +124,20 @@ def policy_class(method: str, algorithm: str) -> type:
 
 
 def make_env_fn(env: str, env_kwargs: dict[str, Any] | None = None) -> Callable[[], Any]:
-    """A picklable zero-argument callable that builds the PettingZoo ParallelEnv ``env``.
+    """A picklable zero-argument callable that builds the PettingZoo env ``env``.
+
+    Imports the module ``env`` names: call it only with a name the user gave (see
+    :func:`trusted_env_fn` for names read from a file).
 
     Args:
         env: One of :data:`INTEGRATIONS` or a module path with a ``parallel_env`` function
-            (``"mpe2.simple_world_comm_v3"``, ``"pettingzoo.sisl.multiwalker_v9"``).
-        env_kwargs: Keyword arguments of ``parallel_env``.
+            (``"mpe2.simple_world_comm_v3"``) or, for AEC-only modules such as PettingZoo's
+            classic games, an ``env`` function (``"pettingzoo.classic.connect_four_v3"``).
+            ``parallel_env`` is used when the module has both.
+        env_kwargs: Keyword arguments of that function.
 
     Raises:
-        ValueError: if the module cannot be imported or has no ``parallel_env``.
+        ValueError: if the module cannot be imported or has neither ``parallel_env`` nor ``env``.
     """
     path = f"integrations.{env}" if env in INTEGRATIONS else env
     try:
@@ -140,7 +147,41 @@ def make_env_fn(env: str, env_kwargs: dict[str, Any] | None = None) -> Callable[
             f"env={env!r}: cannot import module {path!r} ({error}); use one of {', '.join(INTEGRATIONS)} "
             f"or a PettingZoo module path such as 'mpe2.simple_spread_v3'"
         ) from error
-    factory = getattr(module, "parallel_env", None)
-    if not callable(factory):
-        raise ValueError(f"env={env!r}: module {path!r} has no parallel_env(); give a PettingZoo env module")
-    return functools.partial(factory, **(env_kwargs or {}))
+    for name in ("parallel_env", "env"):
+        factory = getattr(module, name, None)
+        if callable(factory):
+            return functools.partial(factory, **(env_kwargs or {}))
+    raise ValueError(
+        f"env={env!r}: module {path!r} has neither parallel_env() nor env(); give a PettingZoo env module "
+        "such as 'mpe2.simple_spread_v3' or 'pettingzoo.classic.connect_four_v3'"
+    )
+
+
+def trusted_env_fn(saved_env: str, env_kwargs: dict[str, Any] | None, given_env: str | None) -> Callable[[], Any]:
+    """The env factory of a saved run, importing only what the user named.
+
+    A run's ``run.json`` may come from anyone, and importing a module runs its code. An env saved
+    as one of :data:`INTEGRATIONS` is rebuilt from this package; any other module is imported only
+    when the user names it again (``given_env``, e.g. ``ps-train evaluate --env MODULE``).
+
+    Args:
+        saved_env: The env name read from the run.
+        env_kwargs: Its keyword arguments (data).
+        given_env: The env the user passed on the command line, or ``None``.
+
+    Raises:
+        ValueError: if the saved env is a module the user did not name, or ``given_env`` names
+            another env than the run was trained on.
+    """
+    if not isinstance(saved_env, str):
+        raise ValueError(f"the run's env must be a name, got {saved_env!r}")
+    if given_env is not None and given_env != saved_env:
+        raise ValueError(
+            f"--env {given_env} differs from the env the run was trained on ({saved_env}); pass --env {saved_env}"
+        )
+    if saved_env not in INTEGRATIONS and given_env is None:
+        raise ValueError(
+            f"the run was trained on the module {saved_env!r}, which is not a bundled integration; "
+            f"ps-train imports only modules you name, so if you trust it pass --env {saved_env}"
+        )
+    return make_env_fn(saved_env, env_kwargs)

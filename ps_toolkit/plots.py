@@ -3,7 +3,7 @@
 All functions write a PNG with matplotlib's Agg backend and return its path.
 
 Example:
-    >>> from examples.plots import plot_learning_curves
+    >>> from ps_toolkit.plots import plot_learning_curves
     >>> plot_learning_curves({"FuPS": [([1, 2], [0.0, 1.0])]}, "/tmp/curves.png", "demo")
     PosixPath('/tmp/curves.png')
 """
@@ -19,8 +19,16 @@ import torch
 
 import ps_wrappers
 from policies import ClusterResult
+from ps_toolkit.training import Run
 
-__all__ = ["agent_names", "mask_overlap", "plot_cluster_embedding", "plot_learning_curves", "plot_mask_overlap"]
+__all__ = [
+    "agent_names",
+    "mask_overlap",
+    "plot_cluster_embedding",
+    "plot_learning_curves",
+    "plot_mask_overlap",
+    "plot_run",
+]
 
 Curve = tuple[Sequence[int], Sequence[float]]
 
@@ -72,7 +80,8 @@ def plot_learning_curves(
     ax.set_xlabel("environment steps (all agents)")
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
-    ax.legend()
+    if ax.get_lines():
+        ax.legend()
     ax.grid(alpha=0.3)
     return _save(fig, path)
 
@@ -155,3 +164,18 @@ def plot_mask_overlap(
     fig.colorbar(image, ax=ax, fraction=0.046)
     ax.set_title(title, fontsize=9)
     return _save(fig, path)
+
+
+def plot_run(run: Run, directory: str | Path) -> list[Path]:
+    """The figures of a trained run: ``learning_curve.png``, and ``clusters.png`` (SePS / AdaPS
+    identity clustering) and ``mask_overlap.png`` (SNP-PS / AdaPS) where they apply."""
+    directory = Path(directory)
+    config = run.config
+    written = [plot_learning_curves({config.method: [(run.result.steps, run.result.returns)]},
+                                    directory / "learning_curve.png", f"{config.env}: {config.method} ({config.algorithm})")]
+    if run.clusters is not None:
+        written.append(plot_cluster_embedding(run.clusters, directory / "clusters.png"))
+    network = getattr(run.model.policy, "policy_network", None) or getattr(run.model.policy, "q_network", None)
+    if callable(getattr(network, "agent_masks", None)):
+        written.append(plot_mask_overlap(network, agent_names(run.model), directory / "mask_overlap.png"))
+    return written

@@ -9,14 +9,14 @@ import pytest
 from stable_baselines3 import PPO
 
 import ps_wrappers
-from examples.plots import (
+from policies import ClusterResult, FullSharingQPolicy, PrunedMaskPolicy, SelectiveSharingPolicy
+from ps_toolkit.plots import (
     mask_overlap,
     plot_cluster_embedding,
     plot_learning_curves,
     plot_mask_overlap,
 )
-from examples.registry import algorithm_class, make_env_fn, method_spec, policy_class
-from policies import ClusterResult, FullSharingQPolicy, PrunedMaskPolicy, SelectiveSharingPolicy
+from ps_toolkit.registry import algorithm_class, make_env_fn, method_spec, policy_class
 
 
 def _venv() -> object:
@@ -26,8 +26,17 @@ def _venv() -> object:
 def test_env_names_resolve_to_integrations_and_module_paths() -> None:
     assert sorted(make_env_fn("bps", {"group_sizes": (1, 2)})().possible_agents) == ["group0_0", "group1_0", "group1_1"]
     assert len(make_env_fn("mpe2.simple_spread_v3", {"N": 2})().possible_agents) == 2
-    with pytest.raises(ValueError, match="has no parallel_env"):
-        make_env_fn("examples.registry")
+    with pytest.raises(ValueError, match=r"has neither parallel_env\(\) nor env\(\); give a PettingZoo env module"):
+        make_env_fn("ps_toolkit.registry")
+
+
+def test_aec_only_modules_are_accepted() -> None:
+    from pettingzoo.utils.env import AECEnv
+
+    connect_four = pytest.importorskip("pettingzoo.classic.connect_four_v3")
+    assert not hasattr(connect_four, "parallel_env")
+    env = make_env_fn("pettingzoo.classic.connect_four_v3")()
+    assert isinstance(env, AECEnv) and env.possible_agents == ["player_0", "player_1"]
 
 
 def test_methods_map_to_their_policies() -> None:
