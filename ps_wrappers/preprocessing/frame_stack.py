@@ -154,15 +154,26 @@ class AECFrameStack(AECTransform):
         super().__init__(env, transform)
         self.stackers = stackers
         self._history: dict[Any, deque[np.ndarray]] = {}
+        # Inner observations since the last step or reset: AEC observations change only when the
+        # env steps, and `last()` then `step()` would otherwise compute them twice.
+        self._current: dict[Any, Any] = {}
 
     def reset(self, seed: int | None = None, options: dict | None = None) -> None:
         """Reset the inner env; every agent starts a fresh stack."""
         self.env.reset(seed=seed, options=options)
         self._history.clear()
+        self._current.clear()
+
+    def _inner_observe(self, agent: Any) -> Any:
+        try:
+            return self._current[agent]
+        except KeyError:
+            obs = self._current[agent] = self.env.observe(agent)
+            return obs
 
     def observe(self, agent: Any) -> Any:
         """``agent``'s history followed by what it observes now (no side effect)."""
-        obs = self.env.observe(agent)
+        obs = self._inner_observe(agent)
         if obs is None:
             return None
         st = self.stackers[agent]
@@ -176,13 +187,14 @@ class AECFrameStack(AECTransform):
         agent = self.env.agent_selection
         live = not (self.env.terminations.get(agent, False) or self.env.truncations.get(agent, False))
         if live and action is not None:
-            obs = self.env.observe(agent)
+            obs = self._inner_observe(agent)
             if obs is not None:
                 st = self.stackers[agent]
                 hist = self._history.get(agent)
                 if hist is None:
                     hist = self._history[agent] = st.new_history(obs)
                 hist.append(st.frame(obs))
+        self._current.clear()
         self.env.step(action)
         if not live:
             self._history.pop(agent, None)
