@@ -9,7 +9,7 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo.utils.env import AECEnv, ParallelEnv
 
-from ps_wrappers.preprocessing.images import Channels, check_channels, image_axes
+from ps_wrappers.preprocessing.images import Channels, check_channels, image_axes, round_to_int
 from ps_wrappers.transform import AgentTransform, check_env, wrap
 
 __all__ = ["color_reduction", "LUMA_WEIGHTS"]
@@ -61,7 +61,7 @@ def _luminance_fn(dtype: np.dtype, channel_axis: int) -> Fn:
         y = r * w[0]
         y += g * w[1]
         y += b * w[2]
-        return np.rint(y).astype(dtype) if integer else y
+        return round_to_int(y, dtype) if integer else y
 
     return luma
 
@@ -90,7 +90,7 @@ def _reduce(agent: Any, space: spaces.Space, mode: Mode, channels: Channels, kee
     fn = base
     if mode == "full" and space.dtype == np.uint8 and not full_range:
         # The float32 matrix product is not guaranteed monotone for arbitrary per-pixel bounds.
-        def fn(x: Any) -> np.ndarray:
+        def fn(x: Any, low: np.ndarray = low, high: np.ndarray = high) -> np.ndarray:
             return np.clip(base(x), low, high)
 
     if keep_dim:

@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
 from gymnasium import spaces
 
 from ps_wrappers.agent_indication import _channel_axis
 
-__all__ = ["Channels", "ImageAxes", "check_channels", "check_positive_int", "image_axes"]
+__all__ = ["Channels", "ImageAxes", "check_channels", "check_positive_int", "image_axes", "round_to_int"]
 
 Channels = Literal["auto", "last", "first"]
 
@@ -80,3 +81,15 @@ def image_axes(wrapper: str, agent: Any, space: spaces.Space, channels: Channels
         )
     channel = _channel_axis(space, channels)
     return ImageAxes(1, 2, 0) if channel == 0 else ImageAxes(0, 1, 2)
+
+
+def round_to_int(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Float ``values`` rounded to nearest and cast to the integer ``dtype``, saturating at its
+    range (a float64 blend of int64 extremes can round past ``iinfo.max``; the cast would wrap)."""
+    info = np.iinfo(dtype)
+    high = float(info.max)
+    if int(high) > info.max:  # 2**63 - 1 rounds up to 2**63 in float64
+        high = float(np.nextafter(high, 0.0))
+    out = np.rint(values)
+    np.clip(out, float(info.min), high, out=out)
+    return out.astype(dtype)

@@ -14,6 +14,7 @@ from ps_wrappers.preprocessing.images import (
     check_channels,
     check_positive_int,
     image_axes,
+    round_to_int,
 )
 from ps_wrappers.transform import AgentTransform, check_env, wrap
 
@@ -77,7 +78,7 @@ class Resampler:
         if axes.channel is not None and not axes.channels_first:
             wy, wx = wy[:, :, None], wx[:, :, None]
         self._wy, self._wx = wy, wx
-        self._round = self.dtype.kind in "iub"
+        self._round = self.dtype.kind in "iu"
 
     def _gather(self, image: np.ndarray, index: np.ndarray) -> np.ndarray:
         return np.asarray(image).reshape(self._flat_shape).take(index, axis=self._take_axis)
@@ -96,7 +97,9 @@ class Resampler:
         p10 -= p00
         p10 *= self._wy
         p00 += p10
-        if self._round:
+        if self._round and self.dtype.itemsize >= 4:
+            return round_to_int(p00, self.dtype)  # float64 blends of extremes may pass the range
+        if self._round:  # 8/16-bit values are exact in float32: blends stay in range
             np.rint(p00, out=p00)
         return p00.astype(self.dtype)
 

@@ -82,8 +82,12 @@ def test_per_pixel_bounds_contain_the_luminance() -> None:
     low = rng.integers(0, 100, (5, 5, 3)).astype(np.uint8)
     high = (low + rng.integers(0, 100, (5, 5, 3))).astype(np.uint8)
     for aec in (False, True):
-        check = check_aec_env if aec else check_parallel_env
-        check(lambda aec=aec: color_reduction(image_env({"a": spaces.Box(low, high, dtype=np.uint8)}, aec)), n_steps=60, api_test=False)
+        for keep_dim in (False, True):
+            check = check_aec_env if aec else check_parallel_env
+            env = lambda aec=aec, keep_dim=keep_dim: color_reduction(  # noqa: E731
+                image_env({"a": spaces.Box(low, high, dtype=np.uint8)}, aec), keep_dim=keep_dim
+            )
+            assert check(env, n_steps=60, api_test=False) > 0
 
 
 def test_heterogeneous_agents_are_reduced_each_from_its_own_space() -> None:

@@ -12,7 +12,12 @@ import pytest
 from pettingzoo.test import parallel_seed_test
 
 from ps_wrappers import pad_actions
-from ps_wrappers.testing import ContinuousIdentityEnv, ImageIdentityEnv, MemoryEnv, check_parallel_env
+from ps_wrappers.testing import (
+    ContinuousIdentityEnv,
+    ImageIdentityEnv,
+    MemoryEnv,
+    check_parallel_env,
+)
 
 Policy = Callable[[Any, str, np.ndarray], Any]
 
