@@ -103,6 +103,16 @@ def _stackers(env: Any, k: int, channels: Channels, padding: Padding) -> dict[An
     return {a: FrameStacker(a, env.observation_space(a), k, channels, padding) for a in env.possible_agents}
 
 
+def _stacker_of(stackers: dict[Any, FrameStacker], agent: Any) -> FrameStacker:
+    try:
+        return stackers[agent]
+    except KeyError:
+        raise ValueError(
+            f"frame_stack: agent {agent!r} is not in the environment's possible_agents "
+            f"{list(stackers)}. Envs must declare every agent in possible_agents before reset."
+        ) from None
+
+
 class ParallelFrameStack(ParallelTransform):
     """:func:`frame_stack` on a ParallelEnv (build it with :func:`frame_stack`)."""
 
@@ -115,13 +125,7 @@ class ParallelFrameStack(ParallelTransform):
     def _push(self, obs: dict) -> dict:
         out = {}
         for agent, o in obs.items():
-            try:
-                st = self.stackers[agent]
-            except KeyError:
-                raise ValueError(
-                    f"frame_stack: agent {agent!r} is not in the environment's possible_agents "
-                    f"{list(self.stackers)}. Envs must declare every agent in possible_agents before reset."
-                ) from None
+            st = _stacker_of(self.stackers, agent)
             frame = st.frame(o)
             hist = self._history.get(agent)
             if hist is None:
@@ -176,7 +180,7 @@ class AECFrameStack(AECTransform):
         obs = self._inner_observe(agent)
         if obs is None:
             return None
-        st = self.stackers[agent]
+        st = _stacker_of(self.stackers, agent)
         hist = self._history.get(agent)
         if hist is None:
             hist = st.new_history(obs)
@@ -189,7 +193,7 @@ class AECFrameStack(AECTransform):
         if live and action is not None:
             obs = self._inner_observe(agent)
             if obs is not None:
-                st = self.stackers[agent]
+                st = _stacker_of(self.stackers, agent)
                 hist = self._history.get(agent)
                 if hist is None:
                     hist = self._history[agent] = st.new_history(obs)

@@ -180,3 +180,12 @@ def test_frame_stack_errors() -> None:
         frame_stack(image_env({"v": spaces.Box(0, 1, (2, 2, 2, 2))}), 2)
     with pytest.raises(TypeError, match="frame_stack expects a PettingZoo ParallelEnv or AECEnv"):
         frame_stack("pistonball", 2)  # type: ignore[type-var]
+
+
+def test_an_agent_missing_from_possible_agents_is_named() -> None:
+    class Ghost(InPlaceEnv):
+        def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
+            return {"ghost": np.zeros(2, np.int64)}, {"ghost": {}}
+
+    with pytest.raises(ValueError, match=r"frame_stack: agent 'ghost' is not in the environment's possible_agents \['a'\]"):
+        frame_stack(Ghost(), 2).reset()
