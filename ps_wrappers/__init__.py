@@ -15,6 +15,7 @@ from ps_wrappers.layout import ImageSlotLayout, SlotBox, SlotDict, SlotLayout, g
 from ps_wrappers.make_vec_env import make_vec_env
 from ps_wrappers.normalize import SlotVecNormalize
 from ps_wrappers.observation_padding import pad_observations, unpad_observation
+from ps_wrappers.preprocessing import color_reduction, frame_stack, resize
 from ps_wrappers.space_padding import SpacePaddingError
 from ps_wrappers.vec_env import PettingZooVecEnv
 
@@ -32,9 +33,12 @@ __all__ = [
     "SpacePaddingError",
     "agent_indicator",
     "agent_type",
+    "color_reduction",
+    "frame_stack",
     "get_layout",
     "make_vec_env",
     "pad_actions",
     "pad_observations",
+    "resize",
     "unpad_observation",
 ]
