@@ -127,10 +127,10 @@ def run_one(job: tuple[dict[str, Any], int, dict[str, Any]]) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(1)
-    from policies import SparseEvolvedQPolicy
     from stable_baselines3.common.callbacks import BaseCallback
 
     import ps_wrappers
+    from policies import SparseEvolvedQPolicy
     from policies.dqn.policies import FullSharingQPolicy
     from policies.mast.dqn import MASTDQN
     from policies.sparse.flops import flops_report

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from policies import SparseEvolvedPolicy, SparseEvolvedQPolicy
 from stable_baselines3 import A2C, PPO
 from torch import nn
 
+from policies import SparseEvolvedPolicy, SparseEvolvedQPolicy
 from policies.mast.dqn import MASTDQN
 from policies.sparse.flops import (
     flops_report,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from policies import SparseEvolvedQPolicy
 from stable_baselines3.common.buffers import ReplayBuffer
 from torch import nn
 
+from policies import SparseEvolvedQPolicy
 from policies.mast.buffers import DualReplayBuffer, SequenceReplayBuffer
 from policies.mast.dqn import MASTDQN
 from policies.mast.targets import soft_mellowmax

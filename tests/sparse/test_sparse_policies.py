@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from stable_baselines3 import A2C, DQN, PPO
+from stable_baselines3.common.logger import configure
+
 from policies import (
     SparseEvolvedPolicy,
     SparseEvolvedQPolicy,
@@ -14,9 +17,6 @@ from policies import (
     SparseSelectiveSharingQPolicy,
     sparse_evolved,
 )
-from stable_baselines3 import A2C, DQN, PPO
-from stable_baselines3.common.logger import configure
-
 from policies.dqn.masked_dqn import MaskedDQN
 from policies.mast.dqn import MASTDQN
 from policies.sparse.training import (
