@@ -13,10 +13,11 @@ from __future__ import annotations
 
 try:
     import ray.rllib  # noqa: F401
-except ImportError as err:  # pragma: no cover - exercised only without the extra
-    raise ImportError(
+except ModuleNotFoundError as err:  # pragma: no cover - exercised only without the extra
+    raise ModuleNotFoundError(
         "policies.rllib needs Ray RLlib, which is not installed. Install the optional extra: "
-        "pip install 'ps-toolkit[rllib]' (ray[rllib]==2.60.0)."
+        "pip install 'ps-toolkit[rllib]' (ray[rllib]==2.60.0).",
+        name=err.name,
     ) from err
 
 from policies.rllib.checkpoint import restore_algorithm, sync_runner_weights

@@ -21,13 +21,18 @@ __all__ = ["restore_algorithm", "sync_runner_weights"]
 
 def sync_runner_weights(algo: Algorithm) -> None:
     """Copy the learner's module state to every remote env runner, waiting for each to apply it."""
-    state = algo.learner_group.get_state(
-        components=f"{COMPONENT_LEARNER}/{COMPONENT_RL_MODULE}", inference_only=True
-    )[COMPONENT_LEARNER]
-    module_state = {COMPONENT_RL_MODULE: state[COMPONENT_RL_MODULE]}  # no seq. number: forced update
-    algo.env_runner_group.foreach_env_runner(lambda runner: runner.set_state(module_state), local_env_runner=False)
+    learners, runners = algo.learner_group, algo.env_runner_group
+    if learners is None or runners is None:
+        raise ValueError("sync_runner_weights: the algorithm has no learner group or env runner group")
+    state = learners.get_state(components=f"{COMPONENT_LEARNER}/{COMPONENT_RL_MODULE}", inference_only=True)
+    module_state = {COMPONENT_RL_MODULE: state[COMPONENT_LEARNER][COMPONENT_RL_MODULE]}  # no seq. number: forced
+
+    def apply(runner: Any) -> None:
+        runner.set_state(module_state)
+
+    runners.foreach_env_runner(apply, local_env_runner=False)
     if algo.env_runner is not None:
-        algo.env_runner.set_state(module_state)
+        apply(algo.env_runner)
 
 
 def restore_algorithm(path: str | Path) -> Any:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 import torch
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.distribution.torch.torch_distribution import (
@@ -59,6 +60,11 @@ def _model_config(module: str, config: Any) -> dict[str, Any]:
     return out
 
 
+def _width(space: gym.spaces.Dict, key: str) -> int:
+    """Length of the flat entry ``key`` of a Dict observation space (0 when absent)."""
+    return int(np.prod(space[key].shape or (0,))) if key in space.spaces else 0
+
+
 class SharedMLPModule(TorchRLModule, ValueFunctionAPI):
     """FuPS / FuPS+id as an RLlib ``TorchRLModule``: one network for every agent mapped to it.
 
@@ -84,10 +90,10 @@ class SharedMLPModule(TorchRLModule, ValueFunctionAPI):
                 f"{name} needs the observation space of a ps_wrappers.rllib.to_rllib env (a Dict with "
                 f"{OBS_KEY!r}, {MASK_KEY!r} and, for agent ids, {ID_KEY!r}), got {obs_space}"
             )
-        features = obs_space[OBS_KEY]
-        if len(features.shape) != 1:
-            raise TypeError(f"{name}: obs[{OBS_KEY!r}] must be a flat vector, got shape {features.shape}")
-        self._n_agents = int(obs_space[ID_KEY].shape[0]) if ID_KEY in obs_space.spaces else 0
+        shape = tuple(obs_space[OBS_KEY].shape or ())
+        if len(shape) != 1:
+            raise TypeError(f"{name}: obs[{OBS_KEY!r}] must be a flat vector, got shape {shape}")
+        self._n_agents = int(_width(obs_space, ID_KEY))
         if cfg["agent_id"] and not self._n_agents:
             raise ValueError(
                 f"{name}: model_config['agent_id']=True (FuPS+id) needs obs[{ID_KEY!r}], the agent "
@@ -95,14 +101,14 @@ class SharedMLPModule(TorchRLModule, ValueFunctionAPI):
                 "connectors (policies.rllib.shared_ppo_config does with agent_ids=True)"
             )
         out_dim, self._dist = self._action_head()
-        n_mask = int(obs_space[MASK_KEY].shape[0]) if MASK_KEY in obs_space.spaces else 0
+        n_mask = _width(obs_space, MASK_KEY)
         if n_mask and n_mask != out_dim:
             raise ValueError(
                 f"{name}: obs[{MASK_KEY!r}] has {n_mask} entries but the action space "
                 f"{self.action_space} has {out_dim} logits; both must come from the same to_rllib env"
             )
         act = ACTIVATIONS[cfg["activation"]]
-        in_dim = int(features.shape[0])
+        in_dim = int(shape[0])
         self.pi = SharedMLP(in_dim, cfg["hidden"], out_dim, self._n_agents, act, cfg["agent_id"])
         self.vf = SharedMLP(in_dim, cfg["hidden"], 1, self._n_agents, act, cfg["agent_id"])
         self.log_std: nn.Parameter | None = None
@@ -115,9 +121,9 @@ class SharedMLPModule(TorchRLModule, ValueFunctionAPI):
             return int(space.n), TorchCategorical
         if isinstance(space, gym.spaces.MultiDiscrete) and space.nvec.ndim == 1:
             lens = [int(n) for n in space.nvec]
-            return sum(lens), TorchMultiCategorical.get_partial_dist_cls(input_lens=lens)
+            return sum(lens), TorchMultiCategorical.get_partial_dist_cls(input_lens=lens)  # type: ignore[misc]
         if isinstance(space, gym.spaces.Box) and len(space.shape) == 1:
-            return int(space.shape[0]), TorchDiagGaussian
+            return int(np.prod(space.shape)), TorchDiagGaussian
         raise TypeError(
             f"{type(self).__name__} supports Discrete, MultiDiscrete and flat Box actions, got {space}"
         )

@@ -47,7 +47,7 @@ def _agent_spaces(space: gym.Space, owner: str) -> dict[Any, gym.spaces.Dict]:
             f"(agent -> Dict with an {OBS_KEY!r} entry), got {space}. Use it with "
             "PettingZooMultiAgentEnv, before any connector that flattens the observations."
         )
-    return dict(space.spaces)
+    return {agent: s for agent, s in space.spaces.items() if isinstance(s, gym.spaces.Dict)}
 
 
 def _stepped(episodes: list) -> Any:
@@ -91,7 +91,7 @@ class AgentIdOneHot(ConnectorV2):
         if missing:
             raise ValueError(f"AgentIdOneHot: agents {missing} of the env are not in agents={self.agents!r}")
         box = gym.spaces.Box(0.0, 1.0, (len(self.agents),), np.float32)
-        return gym.spaces.Dict({a: gym.spaces.Dict({**s.spaces, ID_KEY: box}) for a, s in per_agent.items()})
+        return gym.spaces.Dict({a: gym.spaces.Dict({**s.spaces, ID_KEY: box}) for a, s in per_agent.items()})  # type: ignore[arg-type]
 
     def __call__(self, *, rl_module: Any, batch: dict, episodes: list, explore: bool | None = None, shared_data: dict | None = None, **kwargs: Any) -> Any:
         """Write the one-hot into the newest observation of every agent that just stepped."""
@@ -123,9 +123,9 @@ class SlotMeanStdFilter(MeanStdFilter):
         for agent, space in per_agent.items():
             features = space[OBS_KEY]
             if self.clip_by_value is not None and isinstance(features, gym.spaces.Box):
-                features = gym.spaces.Box(-self.clip_by_value, self.clip_by_value, features.shape, features.dtype)
+                features = gym.spaces.Box(-self.clip_by_value, self.clip_by_value, features.shape, features.dtype)  # type: ignore[arg-type]
             out[agent] = gym.spaces.Dict({**space.spaces, OBS_KEY: features})
-        return gym.spaces.Dict(out)
+        return gym.spaces.Dict(out)  # type: ignore[arg-type]  # agent ids need not be str
 
     def _init_new_filters(self) -> None:
         per_agent = _agent_spaces(self.input_observation_space, "SlotMeanStdFilter")

@@ -170,6 +170,7 @@ class PettingZooMultiAgentEnv(MultiAgentEnv):
         self.possible_agents = list(env.possible_agents)
         self.agents = []
         self.observation_spaces = {a: obs_space for a in self.possible_agents}
+        self._action_space = space
         self.action_spaces = {a: space for a in self.possible_agents}
         self.invalid_action_counts: dict[Any, int] = {}
         self._masks: dict[Any, np.ndarray] = {}
@@ -218,7 +219,7 @@ class PettingZooMultiAgentEnv(MultiAgentEnv):
                     "both), or pass invalid_action='random_valid' to replace such actions."
                 )
             self.invalid_action_counts[agent] = self.invalid_action_counts.get(agent, 0) + 1
-            action = sample_valid_action(self.action_spaces[agent], mask > 0.5, self._rng)
+            action = sample_valid_action(self._action_space, mask > 0.5, self._rng)
             values = np.asarray(action).reshape(-1).astype(np.int64)
         if values.size == 1 and isinstance(self._start, int):
             return int(values[0]) + self._start
@@ -258,7 +259,7 @@ class PettingZooMultiAgentEnv(MultiAgentEnv):
         self._to_act = list(order)
         return {a: self._observe(a, obs[a]) for a in order}, {a: dict(infos.get(a, {})) for a in order}
 
-    def step(self, action_dict: dict) -> tuple[dict, dict, dict, dict, dict]:
+    def step(self, action_dict: dict) -> tuple[dict, dict, dict, dict, dict]:  # type: ignore[override]
         """Step the agents that were observed last; see the module docstring for what comes back."""
         self._check_keys(action_dict)
         if self._turn_based:

@@ -15,9 +15,9 @@ import pytest
 SKIP_REASON = "Ray RLlib is not installed: pip install 'ps-toolkit[rllib]' (scripts/bootstrap.sh does)"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def ray_cluster() -> Iterator[None]:
-    """A local Ray instance with 2 CPUs for the whole session."""
+    """A local Ray instance with 2 CPUs for the tests of this package (shut down after them)."""
     import ray
 
     from policies.rllib import deterministic_runtime_env

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from typing import Any
@@ -257,3 +258,14 @@ def test_importing_the_core_packages_does_not_import_ray() -> None:
 
 def test_to_rllib_is_reachable_lazily_from_ps_wrappers() -> None:
     assert pw.to_rllib is to_rllib
+
+
+def test_missing_ray_is_a_clear_error_naming_the_extra(tmp_path: Any) -> None:
+    shim = tmp_path / "ray"
+    shim.mkdir()
+    (shim / "__init__.py").write_text('raise ModuleNotFoundError("No module named ray", name="ray")\n')
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", "import ps_wrappers.rllib"], capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode != 0
+    assert "ModuleNotFoundError: ps_wrappers.rllib needs Ray RLlib" in out.stderr
+    assert "pip install 'ps-toolkit[rllib]'" in out.stderr
