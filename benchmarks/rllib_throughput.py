@@ -69,8 +69,6 @@ class Variant:
 class RLlibVariant(Variant):
     """PPO from :func:`policies.rllib.shared_ppo_config`."""
 
-    key = ("env_runners", "num_env_steps_sampled_lifetime")
-
     def __init__(self, env_fn: Callable[[], Any], runners: int, envs: int, args: Args) -> None:
         from policies.rllib import fups_module, shared_ppo_config
 
@@ -78,15 +76,15 @@ class RLlibVariant(Variant):
             env_fn, module=fups_module(agent_id=True), num_env_runners=runners, num_envs_per_env_runner=envs, seed=0
         ).training(train_batch_size=args.batch, minibatch_size=min(MINIBATCH, args.batch), num_epochs=N_EPOCHS)
         self.algo: Any = config.build_algo()
-        self.runners = runners
+        self.runners, self.batch = runners, args.batch
         self.per_runner = max(args.batch // max(runners, 1), envs)
         self.algo.train()  # warm-up
 
     def train(self) -> float:
-        """One ``algo.train()``."""
-        steps, t = self.algo.metrics.peek(self.key), time.perf_counter()
+        """One ``algo.train()``: PPO samples exactly ``batch`` env steps (fragments divide it)."""
+        t = time.perf_counter()
         self.algo.train()
-        return (self.algo.metrics.peek(self.key) - steps) / (time.perf_counter() - t)
+        return self.batch / (time.perf_counter() - t)
 
     def sample(self) -> float:
         """All runners sample in parallel (the local runner when there are none)."""

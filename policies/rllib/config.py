@@ -17,6 +17,7 @@ plain ``PPOConfig``: change anything with RLlib's own methods (``.training(lr=..
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -98,11 +99,17 @@ def deterministic_runtime_env(runtime_env: dict[str, Any] | None = None) -> dict
     return env
 
 
-def _warn_without_hash_seed(num_env_runners: int) -> None:
-    if not num_env_runners or not ray.is_initialized():
+def _fix_hash_seed(num_env_runners: int) -> None:
+    """Give Ray's workers a fixed ``PYTHONHASHSEED``, or warn when that is no longer possible."""
+    if not ray.is_initialized():
+        # A local Ray started later (by ray.init() or automatically) spawns its workers from this
+        # process's environment, so they inherit the variable (this process keeps its own seed).
+        os.environ.setdefault("PYTHONHASHSEED", HASH_SEED)
+        return
+    if not num_env_runners:
         return
     env_vars = (ray.get_runtime_context().runtime_env or {}).get("env_vars") or {}
-    if "PYTHONHASHSEED" not in env_vars:
+    if "PYTHONHASHSEED" not in env_vars and "PYTHONHASHSEED" not in os.environ:
         warnings.warn(
             "shared_ppo_config: seed is set but Ray was started without PYTHONHASHSEED for its "
             "workers, so env runners order agents differently and same-seed runs differ; start Ray "
@@ -135,8 +142,11 @@ def shared_ppo_config(
             you want sampling; Ray places them on any node.
         num_envs_per_env_runner: Env copies each runner steps (vectorised in the runner).
         seed: Seeds RLlib (runner ``i`` resets its copy ``j`` with ``seed + i + j``), the module
-            initialisation and PPO's minibatches. Start Ray with
-            :func:`deterministic_runtime_env` for same-seed runs to match.
+            initialisation and PPO's minibatches. Same-seed runs match only when every Ray worker
+            has one ``PYTHONHASHSEED``: when Ray is not running yet, this sets
+            ``os.environ["PYTHONHASHSEED"]`` (unless set) so that a local Ray started afterwards
+            passes it to its workers; when Ray runs already without it (see
+            :func:`deterministic_runtime_env`), it warns.
         normalize: Standardise the features with :class:`~ps_wrappers.rllib.SlotMeanStdFilter`.
         agent_ids: Add ``obs["agent_id"]`` (:class:`~ps_wrappers.rllib.AgentIdOneHot`); needed by
             FuPS+id, ignored by FuPS.
@@ -166,7 +176,7 @@ def shared_ppo_config(
             f"shared_ppo_config: module must be an RLModuleSpec (e.g. policies.rllib.fups_module()), got {type(spec).__name__}"
         )
     if seed is not None:
-        _warn_without_hash_seed(num_env_runners)
+        _fix_hash_seed(num_env_runners)
     return (
         PPOConfig()
         .environment(PettingZooMultiAgentEnv, env_config=cfg, disable_env_checking=True)

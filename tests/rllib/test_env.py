@@ -44,6 +44,10 @@ ENVS = {
         },
         {"a": spaces.Discrete(4, start=1), "b": spaces.Discrete(2, start=1)},
     ),
+    "Box padded (extra dimensions dropped)": lambda: SpaceMapEnv(
+        {"a": _box(3), "b": _box(2)},
+        {"a": spaces.Box(-1.0, 1.0, (2,), np.float32), "b": spaces.Box(0.0, 2.0, (4,), np.float32)},
+    ),
     "MultiDiscrete padded": lambda: SpaceMapEnv(
         {"a": _box(2), "b": _box(2)},
         {"a": spaces.MultiDiscrete([3, 2]), "b": spaces.MultiDiscrete([2, 4, 2])},

@@ -7,9 +7,11 @@ with one seed are identical.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -112,11 +114,34 @@ def test_learner_and_runner_weights_are_equal(fups_id_run: Any) -> None:
             np.testing.assert_array_equal(np.asarray(state[key]), value, err_msg=key)
 
 
-def test_checkpoint_restores_in_a_fresh_algorithm_that_acts_identically(fups_id_run: Any) -> None:
+_RESTORE_MODULE = """
+import sys, numpy as np, torch
+from ray.rllib.core.columns import Columns
+from ray.rllib.core.rl_module.rl_module import RLModule
+module = RLModule.from_checkpoint(sys.argv[1])
+obs = {k: torch.as_tensor(v) for k, v in np.load(sys.argv[2]).items()}
+with torch.no_grad():
+    out = module.forward_inference({Columns.OBS: obs})[Columns.ACTION_DIST_INPUTS]
+np.save(sys.argv[3], out.numpy())
+print(type(module).__module__)
+"""
+
+
+def test_checkpoint_restores_in_a_fresh_algorithm_that_acts_identically(fups_id_run: Any, tmp_path: Any) -> None:
     algo, _, _ = fups_id_run
     batch, _ = _identity_batch()
+    np.savez(tmp_path / "obs.npz", **{k: v.numpy() for k, v in batch[Columns.OBS].items()})
     with tempfile.TemporaryDirectory() as path:
         algo.save(path)
+        # The module alone, in a fresh Python process: its class is imported by name.
+        module_dir = Path(path) / "learner_group" / "learner" / "rl_module" / "shared"
+        out = subprocess.run(
+            [sys.executable, "-c", _RESTORE_MODULE, str(module_dir), str(tmp_path / "obs.npz"), str(tmp_path / "out.npy")],
+            capture_output=True, text=True, timeout=300,
+        )
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert out.stdout.strip().splitlines()[-1] == "policies.rllib.module"
+        elsewhere = np.load(tmp_path / "out.npy")
         restored = restore_algorithm(path)
     try:
         for key, value in _weights(algo).items():
@@ -125,6 +150,7 @@ def test_checkpoint_restores_in_a_fresh_algorithm_that_acts_identically(fups_id_
             before = algo.get_module("shared").forward_inference(batch)[Columns.ACTION_DIST_INPUTS]
             after = restored.get_module("shared").forward_inference(batch)[Columns.ACTION_DIST_INPUTS]
         assert torch.equal(before, after)
+        np.testing.assert_array_equal(elsewhere, before.numpy())
         remote = restored.env_runner_group.foreach_env_runner(lambda r: r.module["shared"].get_state(), local_env_runner=False)
         np.testing.assert_array_equal(np.asarray(remote[0]["pi.head.weight"]), _weights(algo)["pi.head.weight"])
     finally:
