@@ -68,3 +68,15 @@ print(ray.get(seed.remote()))
         [sys.executable, "-c", "print(hash('agent_0'))"], capture_output=True, text=True, env={**env, "PYTHONHASHSEED": "0"}
     )
     assert out.stdout.strip().splitlines()[-1] == f"('0', {reference.stdout.strip()})"
+
+
+@pytest.mark.usefixtures("ray_cluster")
+def test_rllib_env_checker_would_kill_the_runner_so_the_config_disables_it() -> None:
+    from ray.rllib.env.multi_agent_env_runner import MultiAgentEnvRunner
+
+    config = shared_ppo_config(simple_world_comm_v3.parallel_env, seed=0)
+    MultiAgentEnvRunner(config=config).stop()  # checker disabled: the runner comes up
+    checked = config.copy(copy_frozen=False).environment(disable_env_checking=False)
+    with pytest.raises(ValueError, match=r"step\(\)` method seems to be faulty") as info:
+        MultiAgentEnvRunner(config=checked)
+    assert "which its action mask forbids" in str(info.value.__cause__)
