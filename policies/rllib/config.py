@@ -36,7 +36,7 @@ from ps_wrappers.rllib import (
     PettingZooMultiAgentEnv,
     SlotMeanStdFilter,
 )
-from ps_wrappers.rllib.env import EnvFn, env_config
+from ps_wrappers.rllib.options import EnvFn, env_config
 
 __all__ = ["HASH_SEED", "EnvToModuleConnectors", "MapToModule", "deterministic_runtime_env", "shared_ppo_config"]
 

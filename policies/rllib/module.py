@@ -33,7 +33,7 @@ from torch import nn
 
 from policies.action_masks import mask_scores
 from policies.networks import SharedMLP
-from ps_wrappers.rllib.env import ID_KEY, MASK_KEY, OBS_KEY
+from ps_wrappers.rllib.options import ID_KEY, MASK_KEY, OBS_KEY
 
 __all__ = ["ACTIVATIONS", "SharedMLPModule", "fups_module"]
 

@@ -27,7 +27,8 @@ except ModuleNotFoundError as err:  # pragma: no cover - exercised only without 
 
 from ps_wrappers.rllib.checks import check_rllib_env
 from ps_wrappers.rllib.connectors import AgentIdOneHot, KeepTruncations, SlotMeanStdFilter
-from ps_wrappers.rllib.env import ID_KEY, MASK_KEY, OBS_KEY, PettingZooMultiAgentEnv, to_rllib
+from ps_wrappers.rllib.env import PettingZooMultiAgentEnv, to_rllib
+from ps_wrappers.rllib.options import ID_KEY, MASK_KEY, OBS_KEY, env_config
 
 __all__ = [
     "ID_KEY",
@@ -38,5 +39,6 @@ __all__ = [
     "PettingZooMultiAgentEnv",
     "SlotMeanStdFilter",
     "check_rllib_env",
+    "env_config",
     "to_rllib",
 ]

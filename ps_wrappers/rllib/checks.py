@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
-from ps_wrappers.rllib.env import MASK_KEY
+from ps_wrappers.rllib.options import MASK_KEY
 from ps_wrappers.testing.checks import check_in_space, sample_valid_action
 
 __all__ = ["check_rllib_env"]

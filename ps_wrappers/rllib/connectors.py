@@ -12,8 +12,9 @@ stateless piece placed first would receive and drop the filter statistics of the
 
 * :class:`SlotMeanStdFilter`: ``SlotVecNormalize``'s counterpart. RLlib's ``MeanStdFilter``
   standardises every Box of a Dict observation, the ``action_mask`` included (a mask entry that is
-  always 1 becomes 0, i.e. "invalid"); this one standardises ``observations`` only, with one set
-  of statistics shared by all agents, and leaves the mask untouched.
+  always 1 becomes 0, i.e. "invalid"), and fails to build on these nested multi-agent Dict spaces;
+  this one standardises ``observations`` only (one statistic shared by all agents by default) and
+  leaves the mask untouched.
 * :class:`AgentIdOneHot`: adds ``obs["agent_id"]``, the agent's one-hot in ``possible_agents``
   order. Placed after the filter it is never normalised, so the identity stays exact 0/1.
 * :class:`KeepTruncations`: RLlib 2.60's ``MultiAgentEpisode`` marks every agent of a finished
@@ -32,7 +33,7 @@ from ray.rllib.connectors.connector_v2 import ConnectorV2
 from ray.rllib.connectors.env_to_module.mean_std_filter import MeanStdFilter
 from ray.rllib.utils.filter import MeanStdFilter as _RunningFilter
 
-from ps_wrappers.rllib.env import ID_KEY, OBS_KEY
+from ps_wrappers.rllib.options import ID_KEY, OBS_KEY
 
 __all__ = ["AgentIdOneHot", "KeepTruncations", "SlotMeanStdFilter"]
 

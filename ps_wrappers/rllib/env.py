@@ -19,7 +19,7 @@ limit gets ``truncated`` (never both), and the episode-level ``"__all__"`` flags
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -29,49 +29,10 @@ from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
 from ps_wrappers.action_padding import InvalidActionMode
 from ps_wrappers.make_vec_env import AECMode, describe, prepare_env
+from ps_wrappers.rllib.options import ID_KEY, MASK_KEY, OBS_KEY, OPTIONS, EnvFn, env_config
 from ps_wrappers.testing.checks import sample_valid_action
 
 __all__ = ["ID_KEY", "MASK_KEY", "OBS_KEY", "PettingZooMultiAgentEnv", "env_config", "to_rllib"]
-
-OBS_KEY = "observations"
-"""Key of the flattened, padded features in every agent's observation."""
-MASK_KEY = "action_mask"
-"""Key of the valid-action mask (RLlib's convention)."""
-ID_KEY = "agent_id"
-"""Key of the agent one-hot that :class:`ps_wrappers.rllib.AgentIdOneHot` adds."""
-
-EnvFn = Callable[[], ParallelEnv | AECEnv]
-_OPTIONS = ("env_fn", "pad", "aec_mode", "invalid_action")
-
-
-def env_config(
-    env_fn: EnvFn,
-    *,
-    pad: bool = True,
-    aec_mode: AECMode = "auto",
-    invalid_action: InvalidActionMode = "raise",
-) -> dict[str, Any]:
-    """The ``env_config`` of :class:`PettingZooMultiAgentEnv` (arguments as :func:`to_rllib`).
-
-    Pass it with the class to RLlib, ``config.environment(PettingZooMultiAgentEnv,
-    env_config=env_config(env_fn))``: every env runner then builds its own env from ``env_fn``.
-
-    Raises:
-        TypeError: if ``env_fn`` is not callable (e.g. an env instance or a module).
-        ValueError: for an unknown ``aec_mode`` or ``invalid_action``.
-    """
-    if isinstance(env_fn, (ParallelEnv, AECEnv)) or not callable(env_fn):
-        raise TypeError(
-            "to_rllib expects a zero-argument callable returning a PettingZoo ParallelEnv or "
-            f"AECEnv (every RLlib env runner builds its own copies), got {type(env_fn).__name__}. "
-            "Pass e.g. `simple_spread_v3.parallel_env` or `lambda: simple_spread_v3.parallel_env(N=4)`."
-        )
-    if aec_mode not in ("auto", "parallel", "turns"):
-        raise ValueError(f"to_rllib: aec_mode must be 'auto', 'parallel' or 'turns', got {aec_mode!r}")
-    if invalid_action not in ("raise", "random_valid"):
-        raise ValueError(f"to_rllib: invalid_action must be 'raise' or 'random_valid', got {invalid_action!r}")
-    return {"env_fn": env_fn, "pad": bool(pad), "aec_mode": aec_mode, "invalid_action": invalid_action}
-
 
 def to_rllib(
     env_fn: EnvFn,
@@ -125,7 +86,7 @@ class PettingZooMultiAgentEnv(MultiAgentEnv):
         """Build the env from ``config`` (see :func:`env_config`)."""
         super().__init__()
         cfg = dict(config or {})
-        unknown = sorted(set(cfg) - set(_OPTIONS))
+        unknown = sorted(set(cfg) - set(OPTIONS))
         if "env_fn" not in cfg or unknown:
             raise ValueError(
                 f"PettingZooMultiAgentEnv: env_config must be made by ps_wrappers.rllib.env_config"

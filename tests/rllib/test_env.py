@@ -247,7 +247,7 @@ class _Corrupted(PettingZooMultiAgentEnv):
 
 
 def test_the_check_catches_observations_outside_their_space() -> None:
-    from ps_wrappers.rllib.env import env_config
+    from ps_wrappers.rllib import env_config
 
     env = _Corrupted(env_config(AgentIdentityEnv))
     with pytest.raises(AssertionError, match=r"check_rllib_env|not inside"):
