@@ -104,7 +104,7 @@ class BlindParticleSpreadEnv(ParallelEnv):
         self.n_agents = len(self.possible_agents)
         self._members = [np.flatnonzero(self.groups == g) for g in range(n_groups)]
         self.base_obs_dim = 4 + n_groups * (2 + n_groups)
-        self._action_space = spaces.Discrete(5)
+        self._action_space: spaces.Discrete = spaces.Discrete(5)
         self._sensors: list[np.ndarray] | None = None
         self._obs_spaces = self._build_observation_spaces()
         self._rng = np.random.default_rng()

@@ -110,7 +110,7 @@ class SMACEnv(ParallelEnv):
                 "action_mask": spaces.Box(0, 1, (self.n_actions,), np.int8),
             }
         )
-        act_space = spaces.Discrete(self.n_actions)
+        act_space: spaces.Discrete = spaces.Discrete(self.n_actions)
         self._obs_spaces = dict.fromkeys(self.possible_agents, obs_space)
         self._act_spaces = dict.fromkeys(self.possible_agents, act_space)
         self.state_space = spaces.Box(-np.inf, np.inf, (int(info["state_shape"]),), np.float32)

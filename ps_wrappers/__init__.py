@@ -42,3 +42,12 @@ __all__ = [
     "resize",
     "unpad_observation",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``ps_wrappers.to_rllib``, imported on first use (it needs the optional extra ``rllib``)."""
+    if name == "to_rllib":
+        from ps_wrappers.rllib import to_rllib
+
+        return to_rllib
+    raise AttributeError(f"module 'ps_wrappers' has no attribute {name!r}")

@@ -134,7 +134,7 @@ def _(space: spaces.Box, k: int, i: int, channels: Channels) -> tuple[spaces.Spa
     plane[tuple(index)] = 1
     low = np.concatenate([space.low, np.zeros(plane_shape, space.dtype)], axis=axis)
     high = np.concatenate([space.high, np.ones(plane_shape, space.dtype)], axis=axis)
-    new = spaces.Box(low, high, low.shape, space.dtype)
+    new = spaces.Box(low, high, low.shape, space.dtype)  # type: ignore[arg-type]  # gymnasium 1.2 stubs
     if len(space.shape) == 1:
         d = space.shape[0]
         size, dtype = d + k, space.dtype

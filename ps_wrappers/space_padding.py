@@ -91,7 +91,7 @@ def _(first: spaces.Box, space_list: list, agents: list, what: str) -> spaces.Sp
         pad_high[own] = s.high
         np.minimum(low, pad_low, out=low)
         np.maximum(high, pad_high, out=high)
-    return spaces.Box(low.astype(dtype), high.astype(dtype), shape, dtype)
+    return spaces.Box(low.astype(dtype), high.astype(dtype), shape, dtype)  # type: ignore[arg-type]  # gymnasium 1.2 stubs
 
 
 def _extreme(dtype: np.dtype, sign: int) -> Any:

@@ -12,5 +12,5 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then exit 0; fi
 .venv/bin/python -m pip install -q -c constraints.txt torch==2.13.0
 # setuptools notes every editable install with an informational "Editable installation" warning
 # (not a deprecation; nothing to fix on our side): keep the install output clean.
-PYTHONWARNINGS="ignore:Editable installation" .venv/bin/python -m pip install -q -c constraints.txt -e ".[dev]"
+PYTHONWARNINGS="ignore:Editable installation" .venv/bin/python -m pip install -q -c constraints.txt -e ".[dev,rllib]"
 echo "$want" > "$stamp"

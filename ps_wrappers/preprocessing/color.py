@@ -9,7 +9,13 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo.utils.env import AECEnv, ParallelEnv
 
-from ps_wrappers.preprocessing.images import Channels, check_channels, image_axes, round_to_int
+from ps_wrappers.preprocessing.images import (
+    Channels,
+    box_of,
+    check_channels,
+    image_axes,
+    round_to_int,
+)
 from ps_wrappers.transform import AgentTransform, check_env, wrap
 
 __all__ = ["color_reduction", "LUMA_WEIGHTS"]
@@ -78,7 +84,7 @@ def _reduce(agent: Any, space: spaces.Space, mode: Mode, channels: Channels, kee
         )
     ch = axes.channel
     if mode == "full":
-        base = _luminance_fn(space.dtype, ch)
+        base = _luminance_fn(np.dtype(space.dtype), ch)
     else:
         index = _CHANNEL[mode]
 
@@ -100,7 +106,7 @@ def _reduce(agent: Any, space: spaces.Space, mode: Mode, channels: Channels, kee
         def fn(x: Any) -> np.ndarray:
             return np.expand_dims(inner(x), ch)
 
-    return spaces.Box(low, high, low.shape, space.dtype), fn
+    return box_of(low, high, space.dtype), fn
 
 
 def color_reduction(

@@ -27,7 +27,7 @@ from gymnasium import spaces
 from pettingzoo.utils.env import AECEnv, ParallelEnv
 
 from ps_wrappers.agent_indication import _channel_axis
-from ps_wrappers.preprocessing.images import Channels, check_channels, check_positive_int
+from ps_wrappers.preprocessing.images import Channels, box_of, check_channels, check_positive_int
 from ps_wrappers.transform import AECTransform, AgentTransform, ParallelTransform, check_env
 
 __all__ = ["frame_stack", "FrameStacker", "ParallelFrameStack", "AECFrameStack"]
@@ -78,7 +78,7 @@ class FrameStacker:
             old_low, old_high = low, high
         stacked_low = np.concatenate([old_low] * (k - 1) + [low], axis=self.axis)
         stacked_high = np.concatenate([old_high] * (k - 1) + [high], axis=self.axis)
-        self.space = spaces.Box(stacked_low, stacked_high, stacked_low.shape, space.dtype)
+        self.space = box_of(stacked_low, stacked_high, space.dtype)
         self._zeros = np.zeros(self.frame_shape, space.dtype)
         self._zeros.flags.writeable = False
 

@@ -16,7 +16,8 @@ from gymnasium import spaces
 
 from ps_wrappers.agent_indication import _channel_axis
 
-__all__ = ["Channels", "ImageAxes", "check_channels", "check_positive_int", "image_axes", "round_to_int"]
+__all__ = [
+    "box_of","Channels", "ImageAxes", "check_channels", "check_positive_int", "image_axes", "round_to_int"]
 
 Channels = Literal["auto", "last", "first"]
 
@@ -93,3 +94,8 @@ def round_to_int(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
     out = np.rint(values)
     np.clip(out, float(info.min), high, out=out)
     return out.astype(dtype)
+
+
+def box_of(low: np.ndarray, high: np.ndarray, dtype: Any) -> spaces.Box:
+    """A Box with these bounds in ``dtype`` (any numpy dtype or scalar type)."""
+    return spaces.Box(low, high, low.shape, np.dtype(dtype).type)  # type: ignore[arg-type]

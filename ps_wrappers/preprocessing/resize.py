@@ -11,6 +11,7 @@ from pettingzoo.utils.env import AECEnv, ParallelEnv
 from ps_wrappers.preprocessing.images import (
     Channels,
     ImageAxes,
+    box_of,
     check_channels,
     check_positive_int,
     image_axes,
@@ -118,9 +119,9 @@ class Resampler:
 def _resizer(agent: Any, space: spaces.Space, size: tuple[int, int], linear: bool, channels: Channels) -> tuple[spaces.Box, Any]:
     axes = image_axes("resize", agent, space, channels)
     assert isinstance(space, spaces.Box)
-    resampler = Resampler(space.shape, axes, size, linear, space.dtype)
+    resampler = Resampler(space.shape, axes, size, linear, np.dtype(space.dtype))
     low, high = resampler.bounds(space.low, space.high)
-    new = spaces.Box(low, high, resampler.out_shape, space.dtype)
+    new = box_of(low, high, space.dtype)
     exact = space.dtype == np.uint8 or not linear  # rounding keeps uint8 blends in range
     if exact:
         return new, resampler
