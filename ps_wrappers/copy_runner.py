@@ -92,7 +92,7 @@ class CopyRunner:
         except (KeyError, TypeError):
             bad = next(a for a in agents if not _hashable(a) or a not in self.index)
             raise self.contract(
-                f"{what} agent {bad!r}, which is not in its possible_agents {self.agents}; list every agent "
+                f"{what} {bad!r}, which is not in its possible_agents {self.agents}; list every agent "
                 "that can ever appear in possible_agents"
             ) from None
 
@@ -105,14 +105,15 @@ class CopyRunner:
         if not isinstance(rew, dict):
             raise self.contract(f"returned rewards {rew!r}; step must return a dict agent -> reward")
         try:
-            rewards[rows] = [rew[a] for a in acting]
+            values = np.asarray([rew[a] for a in acting])
         except KeyError:
             missing = next(a for a in acting if a not in rew)
             raise self.contract(f"returned no reward for the live agent {missing!r}; give every acting agent a reward") from None
         except (TypeError, ValueError):
             self._bad_reward(acting, rew)
-        if not np.isfinite(rewards[rows]).all():
+        if values.shape != (len(acting),) or values.dtype.kind not in "biuf" or not np.isfinite(values).all():
             self._bad_reward(acting, rew)
+        rewards[rows] = values
         if len(rew) != len(acting):
             live = set(acting) if live is None else live
             for a, r in rew.items():

@@ -30,7 +30,7 @@ class ParallelRunner(CopyRunner):
 
     def _env_agents(self, when: str) -> list:
         agents = list(self.env.agents)
-        self.slots_of(agents, f"has, {when}, the")
+        self.slots_of(agents, f"has in env.agents ({when}) the agent")
         agents.sort(key=self.index.__getitem__)  # slot order, which the common step compares with
         return agents
 
@@ -47,7 +47,7 @@ class ParallelRunner(CopyRunner):
                 f"returned infos {env_infos!r} from reset; return a dict agent -> info dict ({{}} when "
                 "there is nothing to report), e.g. `return obs, {a: {} for a in self.agents}`"
             )
-        live = self._env_agents("after reset,")
+        live = self._env_agents("after reset")
         if not live:
             raise self.contract("has no agents after reset (env.agents is empty); reset must start an episode")
         writer = self.writer
@@ -114,7 +114,7 @@ class ParallelRunner(CopyRunner):
     ) -> None:
         """Agents came, went or finished: check the env's bookkeeping, end and start episodes."""
         live_set = set(acting)
-        still = self._env_agents("after a step,")
+        still = self._env_agents("after a step")
         still_set = set(still)
         done = [a for a in acting if term.get(a) or trunc.get(a)]
         for a in done:

@@ -25,9 +25,9 @@ from ps_wrappers.layout import (
     IMAGE_KEY,
     MASK_KEY,
     AnyLayout,
-    SlotLayout,
     SlotBox,
     SlotDict,
+    SlotLayout,
     agent_index_dtype,
 )
 from ps_wrappers.masks import AgentMask, env_mask_of

@@ -43,7 +43,7 @@ class TurnRunner(CopyRunner):
         env = self.env
         sel = env.agent_selection
         agents = list(env.agents)
-        rows = self.slots_of(agents, "selects the")
+        rows = self.slots_of(agents, "has in env.agents the agent")
         observations = [env.observe(a) for a in agents]
         writer = self.writer
         writer.write_observations(rows, rows, observations)
@@ -83,10 +83,10 @@ class TurnRunner(CopyRunner):
         dones[:] = False
         infos[0 : self.n] = [{} for _ in range(self.n)]
         scored = list(env.rewards)
-        self.write_rewards(rewards, self.slots_of(scored, "gives a reward to the"), scored, env.rewards)
+        self.write_rewards(rewards, self.slots_of(scored, "gives a reward to the agent"), scored, env.rewards)
         self.add_rewards(rewards)
         for a in list(env.agents):
-            j = self.slots_of([a], "has the")[0]
+            j = self.slots_of([a], "has in env.agents the agent")[0]
             if env.terminations[a] or env.truncations[a]:
                 infos[j] = dict(env.infos.get(a) or {})
                 self.writer.write_observations([j], [j], [env.observe(a)])

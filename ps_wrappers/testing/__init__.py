@@ -9,9 +9,14 @@ from ps_wrappers.testing.checks import (
 )
 from ps_wrappers.testing.envs import AgentIdentityEnv, DyingAgentsEnv, SpaceMapEnv
 from ps_wrappers.testing.grouped_env import GroupedAgentsEnv
+from ps_wrappers.testing.hostile import BENIGN_FAULTS, BREAKING_FAULTS, Fault, HostileEnv
 from ps_wrappers.testing.slots import sample_slot_observations
 
 __all__ = [
+    "BENIGN_FAULTS",
+    "BREAKING_FAULTS",
+    "Fault",
+    "HostileEnv",
     "AECActionAudit",
     "AgentIdentityEnv",
     "DyingAgentsEnv",
