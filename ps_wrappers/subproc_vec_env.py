@@ -119,6 +119,8 @@ class SubprocPettingZooVecEnv(SlotVecEnv):
         workers = _n_workers(n_workers, n_envs)
         method = start_method or ("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
         ctx: Any = mp.get_context(method)
+        if method == "forkserver":  # workers fork from a server that has imported torch and SB3 once
+            ctx.set_forkserver_preload(["ps_wrappers"])
         self._blocks = [[int(c) for c in b] for b in np.array_split(np.arange(n_envs), workers)]
         self._remotes: list[Any] = []
         self._procs: list[Any] = []

@@ -16,7 +16,7 @@ from gymnasium import spaces
 from pettingzoo.utils.env import AECEnv, ParallelEnv
 from pettingzoo.utils.wrappers import BaseParallelWrapper, BaseWrapper
 
-from ps_wrappers.errors import ObservationError
+from ps_wrappers.errors import EnvContractError, ObservationError
 from ps_wrappers.obs_check import explain
 
 __all__ = ["AgentTransform", "ParallelTransform", "AECTransform", "wrap", "check_env", "obs_error", "transform_chain"]
@@ -86,6 +86,15 @@ def _unknown_agent(name: str, agent: Any, known: dict) -> ValueError:
     )
 
 
+def _bad_return(wrapper: Any, method: str, out: Any, expected: str) -> EnvContractError:
+    inner = getattr(wrapper.env, "unwrapped", wrapper.env)
+    name = getattr(inner, "metadata", {}).get("name") or type(inner).__name__
+    return EnvContractError(
+        f"{wrapper.transform.name}: the environment {name!r} returned {type(out).__name__} from {method}; "
+        f"a ParallelEnv returns {expected}"
+    )
+
+
 def obs_error(transform: AgentTransform, obs: dict, err: Exception) -> Exception:
     """The error naming the agent whose observation the transform could not map."""
     fns = transform.obs_fns
@@ -152,7 +161,10 @@ class ParallelTransform(_TransformedSpaces, BaseParallelWrapper):
 
     def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
         """Reset the inner env and transform its observations."""
-        obs, infos = self.env.reset(seed=seed, options=options)
+        out = self.env.reset(seed=seed, options=options)
+        if not (isinstance(out, tuple) and len(out) == 2 and isinstance(out[0], dict)):
+            raise _bad_return(self, "reset", out, "(observations, infos), two dicts")
+        obs, infos = out
         return self._map_obs(obs), infos
 
     def step(self, actions: dict) -> tuple[dict, dict, dict, dict, dict]:
@@ -163,7 +175,10 @@ class ParallelTransform(_TransformedSpaces, BaseParallelWrapper):
                 actions = {a: (x if (f := fns[a]) is None else f(x)) for a, x in actions.items()}
             except KeyError as err:
                 raise _unknown_agent(self.transform.name, err.args[0], fns) from None
-        obs, rew, term, trunc, infos = self.env.step(actions)
+        out = self.env.step(actions)
+        if not (isinstance(out, tuple) and len(out) == 5 and isinstance(out[0], dict)):
+            raise _bad_return(self, "step", out, "five dicts (observations, rewards, terminations, truncations, infos)")
+        obs, rew, term, trunc, infos = out
         return self._map_obs(obs), rew, term, trunc, infos
 
     def __str__(self) -> str:
