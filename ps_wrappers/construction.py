@@ -9,6 +9,7 @@ these functions; this module imports neither vec env (the factory :func:`make_ve
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, TypeAlias, Union
 
@@ -179,6 +180,14 @@ def describe(
             n_actions=int(sum(nvec)), action_nvec=nvec, agent_ids=agent_ids, channels_last=image.channels_last,
         )
         observation_space = SlotDict(chw, layout)  # type: ignore[arg-type]
+        if chw.dtype == np.uint8 and int(np.argmin(chw.shape)) != 0:
+            warnings.warn(
+                f"make_vec_env: the slot image {chw.shape} has more channels than rows or columns; SB3 "
+                "guesses channel order from the smallest axis and will wrap the vec env in "
+                "VecTransposeImage, which the policies then refuse. Make the channels the smallest "
+                "axis, or pass images='flatten'.",
+                stacklevel=3,
+            )
     else:
         encoder = make_encoder(obs_space)
         layout = SlotLayout(

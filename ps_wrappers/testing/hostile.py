@@ -63,6 +63,8 @@ def _out_of_space(space: spaces.Space, rng: np.random.Generator) -> Any:
         value.flat[0] = space.start.flat[0] + space.nvec.flat[0]
     elif isinstance(space, spaces.MultiBinary):
         value.flat[0] = 2
+    elif not isinstance(space, spaces.Box):
+        raise NotImplementedError(f"HostileEnv: no out-of-space value for {space}")
     elif np.issubdtype(space.dtype, np.integer) and space.high.flat[0] == np.iinfo(space.dtype).max:
         return value.astype(np.float64) + 0.5  # a value no integer dtype of the space can hold
     else:
@@ -102,7 +104,7 @@ class HostileEnv(ParallelEnv):
         self.render_mode = None
         self.possible_agents = list(agent_names) if agent_names is not None else [f"agent_{i}" for i in range(n_agents)]
         self.agents: list[Any] = []
-        self._obs_space = observation_space
+        self._obs_space = copy.deepcopy(observation_space)  # its own sampler, as separate envs have
         self._act_space = action_space
         self.faults = list(faults)
         self.max_steps = max_steps
@@ -153,7 +155,8 @@ class HostileEnv(ParallelEnv):
 
     def _observations(self, agents: list, live: list) -> tuple[dict, dict]:
         """Observations of ``agents`` (acting before the step and live after); faults hit ``live`` ones."""
-        obs, infos = {}, {}
+        obs: dict[Any, Any] = {}
+        infos: dict[Any, dict] = {}
         for a in agents:
             obs[a] = self._obs_space.sample()
             infos[a] = {}
