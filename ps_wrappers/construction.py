@@ -91,8 +91,9 @@ def prepare_env(
     """Apply padding and choose how to step an env; returns ``(env, turn_based)``.
 
     Parallelizable AEC envs are converted to Parallel once (``aec_mode="auto"``); others are
-    stepped turn by turn. Observation padding is applied only when agents' spaces differ; action
-    padding whenever actions are discrete (it provides the valid-action masks).
+    stepped turn by turn. Padding is applied only where agents' spaces differ: homogeneous agents
+    step the env directly (their masks come from :mod:`ps_wrappers.masks`, their Discrete
+    ``start`` from the action guard's offset).
     """
     if aec_mode not in ("auto", "parallel", "turns"):
         raise ValueError(f"make_vec_env: aec_mode must be 'auto', 'parallel' or 'turns', got {aec_mode!r}")
@@ -115,9 +116,8 @@ def prepare_env(
                 f"({dict(zip(agents, obs_spaces))}) and pad=False; pass pad=True to zero-pad them"
             )
         env = pad_observations(env)
-    discrete = isinstance(act_spaces[0], (spaces.Discrete, spaces.MultiDiscrete))
-    if discrete or any(s != act_spaces[0] for s in act_spaces):
-        if not pad and any(s != act_spaces[0] for s in act_spaces):
+    if any(s != act_spaces[0] for s in act_spaces):
+        if not pad:
             raise ValueError(
                 "make_vec_env: agents have different action spaces "
                 f"({dict(zip(agents, act_spaces))}) and pad=False; pass pad=True to pad them"

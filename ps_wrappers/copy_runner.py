@@ -25,6 +25,7 @@ instead of training on a wrong row or looping for ever. The subclasses
 
 from __future__ import annotations
 
+import math
 import numbers
 import time
 from typing import Any
@@ -105,15 +106,25 @@ class CopyRunner:
         if not isinstance(rew, dict):
             raise self.contract(f"returned rewards {rew!r}; step must return a dict agent -> reward")
         try:
-            values = np.asarray([rew[a] for a in acting])
+            values = [rew[a] for a in acting]
         except KeyError:
             missing = next(a for a in acting if a not in rew)
             raise self.contract(f"returned no reward for the live agent {missing!r}; give every acting agent a reward") from None
+        try:
+            # A full slice refuses arrays and strings; an index list (some agents dead) may take a
+            # 1-element array, so that case goes through np.asarray and a shape check.
+            if isinstance(rows, slice):
+                rewards[rows] = values
+            else:
+                array = np.asarray(values)
+                if array.shape != (len(acting),) or array.dtype.kind not in "biuf":
+                    raise ValueError
+                rewards[rows] = array
+            finite = math.isfinite(sum(values))  # None, NaN and inf fail here, in plain Python
         except (TypeError, ValueError):
+            finite = False
+        if not finite:
             self._bad_reward(acting, rew)
-        if values.shape != (len(acting),) or values.dtype.kind not in "biuf" or not np.isfinite(values).all():
-            self._bad_reward(acting, rew)
-        rewards[rows] = values
         if len(rew) != len(acting):
             live = set(acting) if live is None else live
             for a, r in rew.items():
@@ -135,7 +146,6 @@ class CopyRunner:
             else:
                 continue
             raise self.contract(f"returned the reward {r!r} for agent {a!r}: {fix}")
-        raise self.contract(f"returned rewards that are not finite real numbers: {rew!r}")
 
     def observations_of(self, obs: Any, agents: list) -> list:
         """``[obs[a] for a in agents]``, refusing a missing observation by name."""

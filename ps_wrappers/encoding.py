@@ -13,6 +13,7 @@ bounds), so the common step costs two reductions, not a check per agent.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import singledispatch
@@ -33,19 +34,21 @@ class OutOfSpace(ValueError):
 def values_ok(values: np.ndarray, low: np.ndarray, high: np.ndarray, uniform: tuple[float, float] | None) -> bool:
     """Whether every value is finite (floats) and inside ``[low, high]``, in one or two reductions.
 
-    ``uniform``: the scalar bounds when every entry shares them (then ``min``/``max`` suffice:
-    NaN fails every comparison, and inf exceeds any finite bound or fails ``isfinite``).
+    ``uniform``: the scalar bounds when every entry shares them. Then unbounded floats need one
+    sum (finite exactly when every value is, unless finite values overflow, which the exact check
+    then settles) and bounded ones a ``min`` and a ``max`` (NaN fails every comparison).
     """
     if values.size == 0:
         return True
-    if values.dtype.kind not in "f":
-        if uniform is None:
-            return bool((values >= low).all() and (values <= high).all())
-        return bool(uniform[0] <= values.min() and values.max() <= uniform[1])
-    if uniform is not None:
-        lo, hi = values.min(), values.max()
-        return bool(uniform[0] <= lo and hi <= uniform[1] and np.isfinite(lo) and np.isfinite(hi))
-    return bool(np.isfinite(values).all() and (values >= low).all() and (values <= high).all())
+    floats = values.dtype.kind == "f"
+    if uniform is None:
+        inside = bool((values >= low).all() and (values <= high).all())
+        return inside and (not floats or bool(np.isfinite(values).all()))
+    lo, hi = uniform
+    if lo == -math.inf and hi == math.inf:
+        return not floats or math.isfinite(values.sum()) or bool(np.isfinite(values).all())
+    smallest, largest = values.min(), values.max()
+    return bool(lo <= smallest and largest <= hi) and (not floats or (math.isfinite(smallest) and math.isfinite(largest)))
 
 
 def uniform_bounds(low: np.ndarray, high: np.ndarray) -> tuple[float, float] | None:

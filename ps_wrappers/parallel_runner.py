@@ -55,7 +55,7 @@ class ParallelRunner(CopyRunner):
             writer.set_placeholder(j, j)
         rows = [self.index[a] for a in live]
         observations = self.observations_of(obs, live)
-        info_list = [env_infos.get(a) or {} for a in live]
+        info_list = _infos_of(env_infos, live)
         writer.write_observations(rows, rows, observations)
         writer.set_live(rows, rows)
         writer.write_masks(rows, rows, observations, info_list)
@@ -93,7 +93,7 @@ class ParallelRunner(CopyRunner):
     def _steady(self, acting: list, rows: Any, obs: Any, rew: Any, env_infos: dict, rewards: np.ndarray, infos: Any) -> None:
         """The same agents live before and after the step, none done: vectorised writes."""
         observations = self.observations_of(obs, acting)
-        info_list = [env_infos.get(a) or {} for a in acting]
+        info_list = _infos_of(env_infos, acting)
         writer = self.writer
         writer.write_observations(rows, rows, observations)
         writer.write_masks(rows, rows, observations, info_list)
@@ -141,7 +141,7 @@ class ParallelRunner(CopyRunner):
         writer = self.writer
         writer.write_observations(rows, rows, observations)
         writer.set_live(new_rows, new_rows)
-        info_list = [env_infos.get(a) or {} for a in written]
+        info_list = _infos_of(env_infos, written)
         going = [k for k, a in enumerate(written) if a not in done_set]
         writer.write_masks(
             [rows[k] for k in going], [rows[k] for k in going],
@@ -165,3 +165,14 @@ class ParallelRunner(CopyRunner):
         self._set_live(still)
         if not still:
             self.finish_copy(dones, infos)
+
+
+def _infos_of(env_infos: dict, agents: list) -> list[dict]:
+    """Each agent's info dict (the env's own objects; ``{}`` where it gave none or ``None``)."""
+    try:
+        infos = [env_infos[a] for a in agents]
+    except KeyError:
+        return [env_infos.get(a) or {} for a in agents]
+    if None in infos:
+        return [i if i is not None else {} for i in infos]
+    return infos

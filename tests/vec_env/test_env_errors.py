@@ -50,7 +50,7 @@ def test_reset_returning_observations_only() -> None:
         def reset(self, seed: int | None = None, options: dict | None = None) -> Any:
             return super().reset(seed=seed)[0]
 
-    with pytest.raises(pw.EnvContractError, match=r"'hostile_v0' returned dict from reset; a ParallelEnv returns \(observations, infos\)"):
+    with pytest.raises(pw.EnvContractError, match=r"'hostile_v0' (\(copy 0\) )?returned dict from reset; a ParallelEnv returns \(observations, infos\)"):
         pw.make_vec_env(OldApi(BOX, ACT)).reset()
 
 
@@ -148,3 +148,12 @@ def test_step_and_reset_after_close() -> None:
         venv.step(np.zeros(3, np.int64))
     with pytest.raises(RuntimeError, match=r"reset\(\) after close\(\)"):
         venv.reset()
+
+
+def test_wrappers_check_what_reset_returns() -> None:
+    class OldApi(HostileEnv):
+        def reset(self, seed: int | None = None, options: dict | None = None) -> Any:
+            return super().reset(seed=seed)[0]
+
+    with pytest.raises(pw.EnvContractError, match=r"pad_actions: the environment 'hostile_v0' returned dict from reset"):
+        pw.pad_actions(OldApi(BOX, ACT)).reset()
