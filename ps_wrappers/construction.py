@@ -28,6 +28,7 @@ from ps_wrappers.obs_check import agent_feature_bounds
 from ps_wrappers.observation_padding import pad_observations
 from ps_wrappers.parallel_runner import ParallelRunner
 from ps_wrappers.slot_writer import SlotBuffers, SlotSpec
+from ps_wrappers.space_padding import make_padder
 from ps_wrappers.turn_runner import TurnRunner
 
 __all__ = ["AECMode", "EnvSource", "build_runners", "check_agents", "describe", "make_env", "prepare_env"]
@@ -137,6 +138,28 @@ def _zero_based(space: spaces.Space) -> tuple[spaces.Space, np.ndarray | None]:
     return space, None
 
 
+def _agent_bounds(agents: Sequence[Any], own: dict, padded: spaces.Space) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Per-agent feature bounds ``[N, D]``, or None when the padded space's bounds say as much.
+
+    Box agents whose own bounds equal the padded bounds wherever they have values need no rows
+    of their own: their padding is written as zeros by :func:`pad_observations` itself.
+    """
+    if all(own[a] == padded for a in agents):
+        return None, None
+    bounds = [agent_feature_bounds(own[a], padded) for a in agents]
+    if isinstance(padded, spaces.Box) and all(isinstance(own[a], spaces.Box) for a in agents):
+        flat_low, flat_high = padded.low.reshape(-1), padded.high.reshape(-1)
+        same = True
+        for a, (lo, hi) in zip(agents, bounds):
+            pad = make_padder(own[a], padded)
+            region = np.ones(own[a].shape, bool) if pad is None else np.asarray(pad(np.ones(own[a].shape)), bool)
+            region = region.reshape(-1)
+            same &= bool(((lo == flat_low) & (hi == flat_high))[region].all())
+        if same:
+            return None, None
+    return np.stack([b[0] for b in bounds]), np.stack([b[1] for b in bounds])
+
+
 def describe(
     env: Any,
     agent_ids: bool = True,
@@ -161,10 +184,7 @@ def describe(
             "not Discrete or MultiDiscrete, so it cannot be masked; drop the mask or discretise the actions"
         )
     masks = tuple(AgentMask.build(a, own_actions[a], act_space) for a in agents) if nvec else None
-    heterogeneous = any(own_spaces[a] != obs_space for a in agents)
-    bounds = [agent_feature_bounds(own_spaces[a], obs_space) for a in agents] if heterogeneous else None
-    low = np.stack([b[0] for b in bounds]) if bounds else None
-    high = np.stack([b[1] for b in bounds]) if bounds else None
+    low, high = _agent_bounds(agents, own_spaces, obs_space)
     sb3_actions, offset = _zero_based(act_space)
     image = find_image(obs_space, images)
     observation_space: SlotBox | SlotDict

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-__all__ = ["FeatureEncoder", "OutOfSpace", "make_encoder", "values_ok"]
+__all__ = ["FeatureEncoder", "OutOfSpace", "make_checker", "make_encoder", "values_ok"]
 
 Writer = Callable[[Any, np.ndarray], None]
 
@@ -49,6 +49,37 @@ def values_ok(values: np.ndarray, low: np.ndarray, high: np.ndarray, uniform: tu
         return not floats or math.isfinite(values.sum()) or bool(np.isfinite(values).all())
     smallest, largest = values.min(), values.max()
     return bool(lo <= smallest and largest <= hi) and (not floats or (math.isfinite(smallest) and math.isfinite(largest)))
+
+
+def make_checker(low: np.ndarray, high: np.ndarray) -> Callable[[np.ndarray], bool]:
+    """A function telling whether a block of values is finite and inside ``[low, high]``.
+
+    Specialised once, so the common step costs one reduction (unbounded floats: a sum) or two (a
+    ``min`` and a ``max``, which also reject NaN and inf against finite bounds).
+    """
+    uniform = uniform_bounds(low, high)
+    if uniform is None:
+        return lambda values: values_ok(values, low, high, None)
+    lo, hi = uniform
+    isfinite = math.isfinite
+    if lo == -math.inf and hi == math.inf:
+        def unbounded(values: np.ndarray) -> bool:
+            if values.dtype.kind != "f" or not values.size:
+                return True
+            return isfinite(values.sum()) or bool(np.isfinite(values).all())
+
+        return unbounded
+    check_low, check_high = lo == -math.inf, hi == math.inf
+
+    def bounded(values: np.ndarray) -> bool:
+        if not values.size:
+            return True
+        smallest, largest = values.min(), values.max()
+        if not (lo <= smallest and largest <= hi):
+            return False
+        return (not check_low or isfinite(smallest)) and (not check_high or isfinite(largest))
+
+    return bounded
 
 
 def uniform_bounds(low: np.ndarray, high: np.ndarray) -> tuple[float, float] | None:
@@ -83,11 +114,11 @@ class FeatureEncoder:
     stackable: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_uniform", uniform_bounds(self.low, self.high))
+        object.__setattr__(self, "rows_ok", make_checker(self.low, self.high))
 
-    def rows_ok(self, features: np.ndarray) -> bool:
+    def rows_ok(self, features: np.ndarray) -> bool:  # replaced per instance by make_checker
         """Whether every written feature row ``[..., dim]`` is finite and inside the bounds."""
-        return values_ok(features, self.low, self.high, self._uniform)  # type: ignore[attr-defined]
+        return values_ok(features, self.low, self.high, uniform_bounds(self.low, self.high))
 
 
 def make_encoder(space: spaces.Space) -> FeatureEncoder:

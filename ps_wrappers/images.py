@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 from gymnasium import spaces
 
-from ps_wrappers.encoding import OutOfSpace, uniform_bounds, values_ok
+from ps_wrappers.encoding import OutOfSpace, make_checker, values_ok
 
 __all__ = ["ImageMode", "ImageSpec", "ImageFeatures", "check_image_mode", "find_image"]
 
@@ -129,7 +129,7 @@ class ImageFeatures:
         self._per_agent = low is not None
         self.low = spec.space.low if low is None else low
         self.high = spec.space.high if high is None else high
-        self._uniform = None if self._per_agent else uniform_bounds(self.low, self.high)
+        self._checker = None if self._per_agent else make_checker(self.low, self.high)
         self._check = self._per_agent or not _full_range(spec.space)
         self._casting: Any = "safe" if np.issubdtype(self.dtype, np.integer) else "same_kind"
 
@@ -163,9 +163,11 @@ class ImageFeatures:
         except TypeError:
             raise OutOfSpace from None
         if self._check:
-            low = self.low[agents] if self._per_agent else self.low
-            high = self.high[agents] if self._per_agent else self.high
-            if not values_ok(block, low, high, self._uniform):
+            if self._checker is not None:
+                ok = self._checker(block)
+            else:
+                ok = values_ok(block, self.low[agents], self.high[agents], None)
+            if not ok:
                 raise OutOfSpace
         self.images[rows] = self.spec.to_chw(block)
 
