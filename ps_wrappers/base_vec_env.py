@@ -135,9 +135,10 @@ class SlotVecEnv(VecEnv):
             raise RuntimeError(f"{type(self).__name__}.step_wait called without step_async")
         self._actions = None
         self._step_copies(actions)
-        for i in np.flatnonzero(self._dones).tolist():
-            if "reset_info" in self._infos[i]:
-                self.reset_infos[i] = self._infos[i]["reset_info"]
+        if self._dones.any():  # keep reset_infos current after auto-resets (SB3's DummyVecEnv does)
+            for i in np.flatnonzero(self._dones).tolist():
+                if "reset_info" in self._infos[i]:
+                    self.reset_infos[i] = self._infos[i]["reset_info"]
         for i in self._replaced:
             self._infos[i] = {**self._infos[i], "invalid_action_replaced": True}
         return self._buffers.copy(), self._rewards.copy(), self._dones.copy(), list(self._infos)

@@ -51,17 +51,18 @@ class ParallelRunner(CopyRunner):
         if not live:
             raise self.contract("has no agents after reset (env.agents is empty); reset must start an episode")
         writer = self.writer
-        for j in range(self.n):
-            writer.set_placeholder(j, j)
-        rows = [self.index[a] for a in live]
+        self._set_live(live)
+        rows = self.live_rows
+        self.live[:] = self.all_live
+        if not self.all_live:
+            self.live[rows] = True
+            for j in np.flatnonzero(~self.live).tolist():
+                writer.set_placeholder(j, j)
         observations = self.observations_of(obs, live)
         info_list = _infos_of(env_infos, live)
         writer.write_observations(rows, rows, observations)
         writer.set_live(rows, rows)
         writer.write_masks(rows, rows, observations, info_list)
-        self.live[:] = False
-        self.live[rows] = True
-        self._set_live(live)
         self.start_stats()
         return [env_infos.get(a) or {} for a in self.agents]
 
@@ -140,7 +141,8 @@ class ParallelRunner(CopyRunner):
         observations = self.observations_of(obs, written)
         writer = self.writer
         writer.write_observations(rows, rows, observations)
-        writer.set_live(new_rows, new_rows)
+        if new_rows:
+            writer.set_live(new_rows, new_rows)
         info_list = _infos_of(env_infos, written)
         going = [k for k, a in enumerate(written) if a not in done_set]
         writer.write_masks(
@@ -148,7 +150,7 @@ class ParallelRunner(CopyRunner):
             [observations[k] for k in going], [info_list[k] for k in going],
         )
         rewards[:] = 0.0
-        self.write_rewards(rewards, rows[: len(acting)], acting, rew, live_set)
+        self.write_rewards(rewards, self.live_rows, acting, rew, live_set)  # the rows of `acting`
         self.add_rewards(rewards)
         infos[0 : self.n] = [{} for _ in range(self.n)]
         for k, info in zip(rows, info_list):
@@ -158,7 +160,8 @@ class ParallelRunner(CopyRunner):
             truncated = bool(trunc.get(a)) and not term.get(a)
             self.end_episode(j, infos, dones, truncated, self.buffers.row(j))
             self.live[j] = False
-            writer.set_placeholder(j, j)
+            if still:  # else the copy resets below and rewrites every row
+                writer.set_placeholder(j, j)
         for j, start in zip(new_rows, starts):  # agents that (re)appeared end their placeholder episode
             self.end_episode(j, infos, dones, False, start)
             self.live[j] = True
