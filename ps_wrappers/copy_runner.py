@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 import numbers
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -35,7 +36,7 @@ import numpy as np
 from ps_wrappers.errors import EnvContractError
 from ps_wrappers.slot_writer import SlotBuffers, SlotSpec, SlotWriter
 
-__all__ = ["CopyRunner", "env_name", "reset_seed"]
+__all__ = ["CopyRunner", "env_name", "reset_runners", "reset_seed", "step_runners"]
 
 
 def reset_seed(base: int | None, copy: int, episode: int) -> int | None:
@@ -228,3 +229,43 @@ def _hashable(x: Any) -> bool:
     except TypeError:
         return False
     return True
+
+
+def reset_runners(runners: Sequence[CopyRunner], seeds: Sequence[int | None], options: Sequence[dict]) -> list[dict]:
+    """Reset each runner (seeding it first when its seed is given); returns per-slot reset infos."""
+    infos: list[dict] = []
+    for runner, seed, opts in zip(runners, seeds, options):
+        if seed is not None:
+            runner.seed(seed)
+        infos.extend(runner.reset(options=opts or None))
+    return infos
+
+
+def step_runners(runners: Sequence[CopyRunner], actions: np.ndarray, rewards: np.ndarray, dones: np.ndarray, infos: list[dict]) -> None:
+    """Step each runner on its block of slots, writing rewards, dones and infos in place."""
+    for c, runner in enumerate(runners):
+        n = runner.n
+        s = slice(c * n, (c + 1) * n)
+        runner.step(actions[s], rewards[s], dones[s], _ListView(infos, s))
+
+
+class _ListView:
+    """A list slice that writes through to the underlying list."""
+
+    __slots__ = ("_data", "_start", "_len")
+
+    def __init__(self, data: list, s: slice) -> None:
+        self._data, self._start, self._len = data, s.start, s.stop - s.start
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __getitem__(self, j: int) -> Any:
+        return self._data[self._start + j]
+
+    def __setitem__(self, j: int | slice, value: Any) -> None:
+        if isinstance(j, slice):
+            start, stop, _ = j.indices(self._len)
+            self._data[self._start + start : self._start + stop] = value
+        else:
+            self._data[self._start + j] = value

@@ -28,8 +28,8 @@ from stable_baselines3.common.vec_env.base_vec_env import CloudpickleWrapper
 from ps_wrappers.action_padding import InvalidActionMode
 from ps_wrappers.base_vec_env import SlotVecEnv, call_env
 from ps_wrappers.construction import build_runners
+from ps_wrappers.copy_runner import reset_runners, step_runners
 from ps_wrappers.slot_writer import SlotBuffers
-from ps_wrappers.vec_env import reset_runners, step_runners
 
 __all__ = ["SubprocPettingZooVecEnv", "WorkerTraceback"]
 
