@@ -19,8 +19,6 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 
 def _obs_bytes(observations: Any) -> int:
     if isinstance(observations, dict):
