@@ -157,8 +157,8 @@ class CopyRunner:
                 raise self.contract(f"returned observations {obs!r}; expected a dict agent -> observation") from None
             missing = next(a for a in agents if a not in obs)
             raise self.contract(
-                f"returned no observation for agent {missing!r}, which is in env.agents; every live "
-                "agent needs an observation"
+                f"returned no observation for agent {missing!r}; every agent that acted this step or is "
+                "in env.agents needs one (for an agent that just terminated, its terminal observation)"
             ) from None
 
     # --- episodes ------------------------------------------------------------------------------------
