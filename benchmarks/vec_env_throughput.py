@@ -8,8 +8,10 @@ For each env (mpe2 simple_spread_v3 and simple_world_comm_v3, 4 copies):
 Vec variants are stepped with precomputed valid actions; times are medians of interleaved rounds, in process CPU time
 (single-threaded work; robust to other jobs on a shared machine).
 With --ppo, also SB3 PPO("MlpPolicy") training steps/s on ours vs SuperSuit's vec env.
+With --baseline REV, also ``make_vec_env`` as it was at git revision REV (imported beside the
+current code by :mod:`benchmarks.baseline`), interleaved with the rest: the before/after check.
 
-Usage: python -m benchmarks.vec_env_throughput [--steps 1000] [--rounds 5] [--ppo 8192]
+Usage: python -m benchmarks.vec_env_throughput [--steps 1000] [--rounds 5] [--ppo 8192] [--baseline 3f579f9]
 """
 
 from __future__ import annotations
@@ -35,14 +37,15 @@ def supersuit_vec(env_fn: Callable[[], Any]) -> Any:
     return ss.concat_vec_envs_v1(venv, N_COPIES, num_cpus=0, base_class="stable_baselines3")
 
 
-def ours_vec(env_fn: Callable[[], Any]) -> Any:
+def ours_vec(env_fn: Callable[[], Any], package: Any = None) -> Any:
     """Our one line (unmasked MlpPolicy: padded actions are replaced, as SuperSuit does silently)."""
-    import ps_wrappers as pw
+    import ps_wrappers
 
+    pw = package or ps_wrappers
     return pw.make_vec_env(env_fn, n_envs=N_COPIES, seed=0, invalid_action="random_valid")
 
 
-def step_variants(env_fn: Callable[[], Any], steps: int) -> dict[str, Callable[[], int]]:
+def step_variants(env_fn: Callable[[], Any], steps: int, baseline: tuple[str, Any] | None = None) -> dict[str, Callable[[], int]]:
     """Runners returning agent-steps done."""
     raws = [env_fn() for _ in range(N_COPIES)]
     agents = raws[0].possible_agents
@@ -71,7 +74,11 @@ def step_variants(env_fn: Callable[[], Any], steps: int) -> dict[str, Callable[[
 
         return run
 
-    return {"raw env x4": raw_run, "ps_wrappers.make_vec_env": vec_run(ours_vec(env_fn)), "SuperSuit stack": vec_run(supersuit_vec(env_fn))}
+    variants = {"raw env x4": raw_run, "ps_wrappers.make_vec_env": vec_run(ours_vec(env_fn))}
+    if baseline is not None:
+        variants[f"make_vec_env @ {baseline[0]}"] = vec_run(ours_vec(env_fn, baseline[1]))
+    variants["SuperSuit stack"] = vec_run(supersuit_vec(env_fn))
+    return variants
 
 
 def ppo_variants(env_fn: Callable[[], Any], total: int) -> dict[str, Callable[[], int]]:
@@ -98,7 +105,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--ppo", type=int, default=0, help="PPO timesteps per run (0: skip)")
     parser.add_argument("--ppo-rounds", type=int, default=3)
+    parser.add_argument("--baseline", default=None, help="git revision of ps_wrappers to time beside this tree")
+    parser.add_argument("--no-supersuit", action="store_true", help="skip SuperSuit's stack")
     args = parser.parse_args()
+    baseline = None
+    if args.baseline:
+        from benchmarks.baseline import load_baseline
+
+        baseline = (args.baseline, load_baseline(args.baseline))
     warnings.filterwarnings("ignore")
     import torch
     from mpe2 import simple_spread_v3, simple_world_comm_v3
@@ -110,7 +124,10 @@ def main() -> None:
     }
     print(f"torch threads: {torch.get_num_threads()}, copies: {N_COPIES}\n")
     for name, fn in envs.items():
-        rates = interleaved(step_variants(fn, args.steps), args.rounds)
+        variants = step_variants(fn, args.steps, baseline)
+        if args.no_supersuit:
+            variants.pop("SuperSuit stack")
+        rates = interleaved(variants, args.rounds)
         print(format_table(f"{name}: vec env stepping ({args.steps} steps x {args.rounds} rounds, median, CPU time)", rates, "raw env x4", "agent-steps/s"))
         print()
         if args.ppo:

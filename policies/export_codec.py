@@ -109,12 +109,12 @@ class Encoder:
             return [self(v, f"{where}[{i}]") for i, v in enumerate(value)]
         if isinstance(value, tuple):
             return {"__tuple__": [self(v, f"{where}[{i}]") for i, v in enumerate(value)]}
+        if isinstance(value, spaces.Space):  # before Mapping: a gymnasium Dict space is a Mapping
+            return self._space(value, where)
         if isinstance(value, Mapping):
             if all(isinstance(k, str) and not k.startswith("__") for k in value):
                 return {k: self(v, f"{where}[{k!r}]") for k, v in value.items()}
             return {"__dict__": [[self(k, where), self(v, f"{where}[{k!r}]")] for k, v in value.items()]}
-        if isinstance(value, spaces.Space):
-            return self._space(value, where)
         if isinstance(value, type):
             if value not in self.names:
                 raise TypeError(

@@ -10,6 +10,8 @@ Example:
 
 from ps_wrappers.action_padding import InvalidActionMode, pad_actions
 from ps_wrappers.agent_indication import agent_indicator, agent_type
+from ps_wrappers.base_vec_env import SlotVecEnv
+from ps_wrappers.errors import EnvContractError, ObservationError
 from ps_wrappers.evaluation import EvaluationResult, SharedPolicy, evaluate
 from ps_wrappers.layout import ImageSlotLayout, SlotBox, SlotDict, SlotLayout, get_layout
 from ps_wrappers.make_vec_env import make_vec_env
@@ -17,10 +19,15 @@ from ps_wrappers.normalize import SlotVecNormalize
 from ps_wrappers.observation_padding import pad_observations, unpad_observation
 from ps_wrappers.preprocessing import color_reduction, frame_stack, resize
 from ps_wrappers.space_padding import SpacePaddingError
+from ps_wrappers.subproc_vec_env import SubprocPettingZooVecEnv
 from ps_wrappers.vec_env import PettingZooVecEnv
 
 __all__ = [
+    "EnvContractError",
     "EvaluationResult",
+    "ObservationError",
+    "SlotVecEnv",
+    "SubprocPettingZooVecEnv",
     "SharedPolicy",
     "evaluate",
     "InvalidActionMode",

@@ -17,6 +17,8 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo.utils.env import AECEnv, ParallelEnv
 
+from ps_wrappers.errors import EnvContractError
+from ps_wrappers.masks import AgentMask, action_nvec, env_mask_of, own_positions, padding_mask
 from ps_wrappers.space_padding import (
     SpacePaddingError,
     describe_agents,
@@ -78,7 +80,7 @@ def _discrete_fn(agent: Any, own: spaces.Discrete, dst: spaces.Discrete, guard: 
     lo = int(own.start)
     hi = lo + int(own.n)
     offset = int(dst.start)
-    static = _static(own, dst)
+    static = padding_mask(own, dst)
 
     def act(x: Any) -> Any:
         if lo <= _as_int(agent, x, dst) < hi:
@@ -89,18 +91,24 @@ def _discrete_fn(agent: Any, own: spaces.Discrete, dst: spaces.Discrete, guard: 
     return act
 
 
-def _multidiscrete_fn(agent: Any, own: spaces.MultiDiscrete, guard: _Guard) -> Callable:
+def _multidiscrete_fn(agent: Any, own: spaces.MultiDiscrete, dst: spaces.MultiDiscrete, guard: _Guard) -> Callable:
     n = len(own.nvec)
     lo = own.start.astype(np.int64)
     hi = lo + own.nvec
     dtype = own.dtype
+    first = own.start.astype(np.int64) - dst.start[:n].astype(np.int64)
+    starts = np.concatenate([[0], np.cumsum(dst.nvec)[:-1]]).astype(np.int64)
+    static = padding_mask(own, dst)
 
     def act(x: Any) -> np.ndarray:
         v = np.asarray(x)[:n].astype(dtype)
         bad = (v < lo) | (v >= hi)
         if bad.any():
+            mask = guard.mask_fn(agent)
+            mask = static if mask is None else mask
             for d in np.flatnonzero(bad):
-                v[d] = lo[d] + guard.replace(agent, x, own, np.ones(int(own.nvec[d]), bool))
+                seg = mask[starts[d] + first[d] : starts[d] + first[d] + int(own.nvec[d])]
+                v[d] = lo[d] + guard.replace(agent, x, own, seg)
         return v
 
     return act
@@ -114,54 +122,41 @@ def _box_fn(own: spaces.Box, dst: spaces.Box) -> Callable:
     return lambda x: np.clip(np.asarray(x)[region], low, high).astype(dtype)
 
 
-def _static(own: Any, dst: Any) -> np.ndarray:
-    """The padding mask: True exactly for the agent's real actions (Discrete or MultiDiscrete)."""
-    if isinstance(dst, spaces.Discrete):
-        valid = np.zeros(int(dst.n), dtype=bool)
-        first = int(own.start) - int(dst.start)
-        valid[first : first + int(own.n)] = True
-        return valid
-    parts = []
-    for d in range(len(dst.nvec)):
-        part = np.zeros(int(dst.nvec[d]), dtype=np.bool_)
-        if d < len(own.nvec):
-            first = int(own.start[d]) - int(dst.start[d])
-            part[first : first + int(own.nvec[d])] = True
-        else:  # a dropped dimension: only the padding value 0 is offered
-            part[-int(dst.start[d])] = True
-        parts.append(part)
-    return np.concatenate(parts)
-
-
 def _mask_obs_space(
     agent: Any, obs_space: spaces.Space, own: spaces.Space, dst: spaces.Space
 ) -> tuple[spaces.Space, Callable | None]:
     """Move a Dict observation's ``action_mask`` to the agent's actions in the padded space.
 
-    The mask's first ``own.n`` entries are the agent's actions (a longer mask is one already padded
-    by :func:`ps_wrappers.pad_observations`, whose extra entries are padding). It is passed through
+    The mask's first entries (one per own action; for MultiDiscrete, one segment per dimension)
+    are the agent's actions (a longer mask is one already padded by
+    :func:`ps_wrappers.pad_observations`, whose extra entries are padding). It is passed through
     when it already has the padded layout.
     """
-    if not (isinstance(obs_space, spaces.Dict) and "action_mask" in obs_space.spaces and isinstance(dst, spaces.Discrete)):
+    if not (
+        isinstance(obs_space, spaces.Dict)
+        and "action_mask" in obs_space.spaces
+        and isinstance(dst, (spaces.Discrete, spaces.MultiDiscrete))
+    ):
         return obs_space, None
     mask_space: Any = obs_space["action_mask"]
     size = int(np.prod(mask_space.shape))
-    n = int(dst.n)
-    if not isinstance(own, spaces.Discrete) or size < int(own.n):
+    positions = own_positions(own, dst)
+    n = int(sum(action_nvec(dst)))
+    if size < positions.size:
         raise ValueError(
             f"pad_actions: agent {agent!r} has an action_mask {mask_space} of {size} entries but "
-            f"action space {own}; the mask must have one entry per action. Fix the environment's "
+            f"action space {own} with {positions.size} actions; the mask must have one entry per action "
+            "(for MultiDiscrete, one segment per dimension, concatenated). Fix the environment's "
             "action_mask observation space."
         )
-    first = int(own.start) - int(dst.start)
-    if size == n and first == 0:
+    if size == n and np.array_equal(positions, np.arange(positions.size)):
         return obs_space, None
     new_mask: spaces.Space = (
         spaces.MultiBinary(n) if isinstance(mask_space, spaces.MultiBinary)
         else spaces.Box(0, 1, (n,), mask_space.dtype)
     )
     new = spaces.Dict({**obs_space.spaces, "action_mask": new_mask})
-    return new, _pad_mask_fn(first, int(own.n), n, mask_space.dtype)
+    return new, _pad_mask_fn(positions, n, mask_space.dtype)
 
 
 class _MaskMixin:
@@ -170,6 +165,7 @@ class _MaskMixin:
     env: Any
     transform: AgentTransform
     _static_masks: dict[Any, np.ndarray]
+    _agent_masks: dict[Any, AgentMask]
     _guard: _Guard
 
     @property
@@ -191,23 +187,19 @@ class _MaskMixin:
         if static is None:
             return None
         env_mask = self._env_mask(agent)
-        return static if env_mask is None else static & env_mask
+        return static if env_mask is None else env_mask
 
     def _env_mask(self, agent: Any) -> np.ndarray | None:
         raise NotImplementedError
 
     def _combine(self, agent: Any, obs: Any, info: dict | None) -> np.ndarray | None:
-        if isinstance(obs, dict) and "action_mask" in obs:
-            return np.asarray(obs["action_mask"]).astype(bool).reshape(-1)
-        if info and "action_mask" in info:
-            raw = np.asarray(info["action_mask"]).astype(bool).reshape(-1)
-            static = self._static_masks[agent]
-            if raw.size == static.size:
-                return raw
-            full = np.zeros(static.size, bool)
-            full[np.flatnonzero(static)[: raw.size]] = raw
-            return full
-        return None
+        source = env_mask_of(obs, info)
+        if source is None:
+            return None
+        try:
+            return self._agent_masks[agent].combine(*source, require_valid=False)
+        except EnvContractError as err:
+            raise EnvContractError(f"pad_actions: {err}") from None
 
 
 class ParallelActionPadding(_MaskMixin, ParallelTransform):
@@ -328,10 +320,10 @@ def pad_actions(
         obs_spaces[a], obs_fns[a] = _mask_obs_space(a, env.observation_space(a), own[a], dst)
         if isinstance(dst, spaces.Discrete):
             act_fns[a] = _discrete_fn(a, own[a], dst, guard) if check_actions else None
-            static[a] = _static(own[a], dst)
+            static[a] = padding_mask(own[a], dst)
         elif isinstance(dst, spaces.MultiDiscrete):
-            act_fns[a] = None if own[a] == dst else _multidiscrete_fn(a, own[a], guard)
-            static[a] = _static(own[a], dst)
+            act_fns[a] = None if own[a] == dst else _multidiscrete_fn(a, own[a], dst, guard)
+            static[a] = padding_mask(own[a], dst)
         elif isinstance(dst, spaces.Box):
             # Inside make_vec_env (check_actions=False) SB3 already clips to the padded bounds, which
             # equal an unpadded agent's own; standalone, every agent's actions are clipped.
@@ -348,17 +340,19 @@ def pad_actions(
     )
     wrapped = wrap(env, transform, ParallelActionPadding, AECActionPadding)
     wrapped._static_masks = static
+    wrapped._agent_masks = {a: AgentMask.build(a, own[a], dst) for a in static}
     wrapped._guard = guard
     guard.mask_fn = wrapped.action_mask
     return wrapped
 
 
-def _pad_mask_fn(first: int, size: int, n: int, dtype: Any) -> Callable:
-    """Place the first ``size`` mask entries at ``first`` in a zero mask of ``n`` entries."""
+def _pad_mask_fn(positions: np.ndarray, n: int, dtype: Any) -> Callable:
+    """Place the agent's own mask entries at ``positions`` in a zero mask of ``n`` entries."""
+    size = positions.size
 
     def pad_mask(obs: dict) -> dict:
         mask = np.zeros(n, dtype=dtype)
-        mask[first : first + size] = np.asarray(obs["action_mask"]).reshape(-1)[:size]
+        mask[positions] = np.asarray(obs["action_mask"]).reshape(-1)[:size]
         return {**obs, "action_mask": mask}
 
     return pad_mask

@@ -1,4 +1,4 @@
-"""Step one copy of a PettingZoo env and write its agents' slots into preallocated arrays.
+"""One copy of a PettingZoo env stepped into its slots: what a slot emits, episode ends, env checks.
 
 A copy owns ``N = len(possible_agents)`` consecutive slots. What a slot emits (see
 :mod:`ps_wrappers.layout`):
@@ -15,21 +15,28 @@ copy resets, slots still holding a placeholder also end (``done=True``, not trun
 placeholder returns never leak into real episodes. Placeholder transitions have reward 0 and a
 forced action: their policy-gradient and entropy terms are exactly zero under masking, and the
 value they teach (0 for a dead agent) is the true one.
+
+What the env returns is checked where it is cheap (on reset, on steps where agents come or go, and
+vectorised on every step): an env that breaks the PettingZoo contract raises
+:class:`~ps_wrappers.errors.EnvContractError` naming the env, the agent, the value and the fix,
+instead of training on a wrong row or looping for ever. The subclasses
+(:mod:`ps_wrappers.parallel_runner`, :mod:`ps_wrappers.turn_runner`) do the stepping.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from gymnasium import spaces
-from pettingzoo.utils.env import AECEnv, ParallelEnv
 
-from ps_wrappers.encoding import FeatureEncoder
-from ps_wrappers.layout import SlotLayout
+from ps_wrappers.errors import EnvContractError
+from ps_wrappers.slot_writer import SlotBuffers, SlotSpec, SlotWriter
 
-__all__ = ["CopyRunner", "ParallelRunner", "TurnRunner", "reset_seed"]
+__all__ = ["CopyRunner", "env_name", "reset_runners", "reset_seed", "step_runners"]
 
 
 def reset_seed(base: int | None, copy: int, episode: int) -> int | None:
@@ -44,70 +51,119 @@ def reset_seed(base: int | None, copy: int, episode: int) -> int | None:
     return int(base) + int(copy)
 
 
-class CopyRunner:
-    """Shared state and row writing of one env copy (see the subclasses for stepping)."""
+def env_name(env: Any) -> str:
+    """A short name of a (wrapped) env for error messages: its metadata name, else its class."""
+    inner = getattr(env, "unwrapped", env)
+    name = getattr(inner, "metadata", {}).get("name") if isinstance(getattr(inner, "metadata", None), dict) else None
+    return str(name or type(inner).__name__)
 
-    def __init__(
-        self,
-        env: Any,
-        copy: int,
-        layout: SlotLayout,
-        encoder: FeatureEncoder,
-        obs: np.ndarray,
-        static_masks: list[np.ndarray] | None,
-        placeholder_masks: list[np.ndarray] | None,
-        dynamic_masks: bool,
-    ) -> None:
-        """Bind the copy to its rows ``obs`` (a view of the vec env's observation buffer)."""
+
+class CopyRunner:
+    """Shared state, episode bookkeeping and env checks of one env copy."""
+
+    def __init__(self, env: Any, copy: int, spec: SlotSpec, buffers: SlotBuffers) -> None:
+        """Bind the copy to its rows ``buffers`` (views of the vec env's observation buffers)."""
         self.env = env
         self.copy = copy
-        self.agents = list(env.possible_agents)
+        self.spec = spec
+        self.agents = list(spec.agents)
+        self.n = len(self.agents)
         self.index = {a: j for j, a in enumerate(self.agents)}
-        self.layout = layout
-        self.encoder = encoder
-        self.rows = obs
-        self.static_masks = static_masks
-        self.placeholder_masks = placeholder_masks
-        self.dynamic_masks = dynamic_masks
-        self.live = np.zeros(len(self.agents), dtype=bool)
-        self.returns = np.zeros(len(self.agents), dtype=np.float64)
+        self.buffers = buffers
+        self.writer = SlotWriter(spec, buffers)
+        self.live = np.zeros(self.n, dtype=bool)
+        self.returns = np.zeros(self.n, dtype=np.float64)
+        self._agent_returns = np.zeros(self.n, dtype=np.float64)
         self.base_seed: int | None = None
         self.episode = 0
         self.length = 0
         self.t_start = time.perf_counter()
-        self._d = layout.feature_dim
-        self._acting = layout.acting_index
-        self._ms = layout.mask_slice
-        if layout.agent_ids:
-            for j in range(len(self.agents)):
-                obs[j, layout.id_slice] = 0.0
-                obs[j, layout.feature_dim + j] = 1.0
+        buffers.set_ids(slice(None), slice(None))
+        self.name = env_name(env)
 
-    # --- rows ------------------------------------------------------------------------------------
+    # --- env contract --------------------------------------------------------------------------------
 
-    def _write_live(self, j: int, agent: Any, o: Any, acting: bool) -> None:
-        row = self.rows[j]
-        self.encoder.write(o, row)
-        row[self._acting] = 1.0 if acting else 0.0
-        if self.static_masks is not None:
-            if not acting:
-                row[self._ms] = self.placeholder_masks[j]  # type: ignore[index]
-            elif self.dynamic_masks:
-                if isinstance(o, dict) and "action_mask" in o:  # padded by pad_actions already
-                    row[self._ms] = self.static_masks[j] * np.asarray(o["action_mask"]).reshape(-1)
-                else:  # the env reports masks in infos
-                    row[self._ms] = self.env.action_mask(agent)
+    def contract(self, what: str) -> EnvContractError:
+        """An :class:`EnvContractError` naming this env."""
+        return EnvContractError(f"make_vec_env: the environment {self.name!r} (copy {self.copy}) {what}")
+
+    def slots_of(self, agents: list, what: str) -> list[int]:
+        """Slot indices of ``agents``, refusing any that is not in ``possible_agents``."""
+        try:
+            return [self.index[a] for a in agents]
+        except (KeyError, TypeError):
+            bad = next(a for a in agents if not _hashable(a) or a not in self.index)
+            raise self.contract(
+                f"{what} {bad!r}, which is not in its possible_agents {self.agents}; list every agent "
+                "that can ever appear in possible_agents"
+            ) from None
+
+    def write_rewards(self, rewards: np.ndarray, rows: slice | list[int], acting: list, rew: Any, live: set | None = None) -> None:
+        """Write the acting agents' rewards into ``rewards[rows]``, checking every value.
+
+        Rewards must be finite real numbers, one per acting agent; a reward for an agent that did
+        not act is refused unless it is 0 (some envs report 0 for every possible agent).
+        """
+        if not isinstance(rew, dict):
+            raise self.contract(f"returned rewards {rew!r}; step must return a dict agent -> reward")
+        try:
+            values = [rew[a] for a in acting]
+        except KeyError:
+            missing = next(a for a in acting if a not in rew)
+            raise self.contract(f"returned no reward for the live agent {missing!r}; give every acting agent a reward") from None
+        try:
+            # A full slice refuses arrays and strings; an index list (some agents dead) may take a
+            # 1-element array, so that case goes through np.asarray and a shape check.
+            if isinstance(rows, slice):
+                rewards[rows] = values
             else:
-                row[self._ms] = self.static_masks[j]
+                array = np.asarray(values)
+                if array.shape != (len(acting),) or array.dtype.kind not in "biuf":
+                    raise ValueError
+                rewards[rows] = array
+            finite = math.isfinite(sum(values))  # None, NaN and inf fail here, in plain Python
+        except (TypeError, ValueError):
+            finite = False
+        if not finite:
+            self._bad_reward(acting, rew)
+        if len(rew) != len(acting):
+            live = set(acting) if live is None else live
+            for a, r in rew.items():
+                if a not in live and (not isinstance(r, numbers.Real) or r != 0):
+                    raise self.contract(
+                        f"returned the reward {r!r} for agent {a!r}, which did not act this step (it was "
+                        "not in env.agents); rewards belong to the agents that acted"
+                    )
 
-    def _write_placeholder(self, j: int) -> None:
-        row = self.rows[j]
-        row[: self._d] = 0.0
-        row[self._acting] = 0.0
-        if self.placeholder_masks is not None:
-            row[self._ms] = self.placeholder_masks[j]
+    def _bad_reward(self, acting: list, rew: dict) -> None:
+        for a in acting:
+            r = rew[a]
+            if isinstance(r, np.ndarray) and r.size == 1:
+                fix = f"return a scalar, e.g. float(r[0]), not the array {r!r}"
+            elif not isinstance(r, (numbers.Real, np.number)) or isinstance(r, np.ndarray):
+                fix = f"return a real number, not {r!r} ({type(r).__name__})"
+            elif not np.isfinite(float(r)):
+                fix = "return a finite number; NaN or inf rewards poison every update"
+            else:
+                continue
+            raise self.contract(f"returned the reward {r!r} for agent {a!r}: {fix}")
 
-    def _end_episode(self, j: int, infos: Any, dones: np.ndarray, truncated: bool, terminal: np.ndarray) -> None:
+    def observations_of(self, obs: Any, agents: list) -> list:
+        """``[obs[a] for a in agents]``, refusing a missing observation by name."""
+        try:
+            return [obs[a] for a in agents]
+        except (KeyError, TypeError):
+            if not isinstance(obs, dict):
+                raise self.contract(f"returned observations {obs!r}; expected a dict agent -> observation") from None
+            missing = next(a for a in agents if a not in obs)
+            raise self.contract(
+                f"returned no observation for agent {missing!r}; every agent that acted this step or is "
+                "in env.agents needs one (for an agent that just terminated, its terminal observation)"
+            ) from None
+
+    # --- episodes ------------------------------------------------------------------------------------
+
+    def end_episode(self, j: int, infos: Any, dones: np.ndarray, truncated: bool, terminal: Any) -> None:
         """Mark slot ``j`` done with its terminal observation and, for a real agent, its stats."""
         dones[j] = True
         info = dict(infos[j])
@@ -123,36 +179,35 @@ class CopyRunner:
         infos[j] = info
         self.returns[j] = 0.0
 
-    def _team_info(self) -> dict:
-        return {
+    def start_stats(self) -> None:
+        """Restart the episode statistics (after a reset)."""
+        self.length = 0
+        self.t_start = time.perf_counter()
+        self.returns[:] = 0.0
+        self._agent_returns = np.zeros(self.n)
+
+    def add_rewards(self, rewards: np.ndarray) -> None:
+        """Accumulate one step's rewards into the agents' and the team's returns."""
+        self.returns += rewards
+        self._agent_returns += rewards
+
+    def finish_copy(self, dones: np.ndarray, infos: Any) -> None:
+        """All agents done: end lingering placeholders, attach team stats, reset the copy."""
+        for j in range(self.n):
+            if not dones[j]:
+                self.end_episode(j, infos, dones, False, self.buffers.row(j))
+        first = dict(infos[0])
+        first["team_episode"] = {
             "r": float(self._agent_returns.sum()),
             "l": self.length,
             "per_agent": dict(zip(self.agents, self._agent_returns.tolist())),
         }
-
-    def _start_stats(self) -> None:
-        self.length = 0
-        self.t_start = time.perf_counter()
-        self.returns[:] = 0.0
-        self._agent_returns = np.zeros(len(self.agents))
-
-    def _add_rewards(self, rewards: np.ndarray) -> None:
-        self.returns += rewards
-        self._agent_returns += rewards
-
-    def _finish_copy(self, dones: np.ndarray, infos: Any) -> None:
-        """All agents done: end lingering placeholders, attach team stats, reset the copy."""
-        for j in range(len(self.agents)):
-            if not dones[j]:
-                self._end_episode(j, infos, dones, False, self.rows[j].copy())
-        first = dict(infos[0])
-        first["team_episode"] = self._team_info()
         infos[0] = first
         reset_infos = self.reset()
         for j, info in enumerate(reset_infos):
             infos[j] = {**infos[j], "reset_info": info}
 
-    # --- API for the vec env -----------------------------------------------------------------------
+    # --- API for the vec env -------------------------------------------------------------------------
 
     def seed(self, base: int | None) -> None:
         """Set the base seed used from the next reset on (episode counter restarts)."""
@@ -168,184 +223,49 @@ class CopyRunner:
         raise NotImplementedError
 
 
-class ParallelRunner(CopyRunner):
-    """Runner for a ParallelEnv (or a parallelizable AECEnv converted to one)."""
+def _hashable(x: Any) -> bool:
+    try:
+        hash(x)
+    except TypeError:
+        return False
+    return True
 
-    env: ParallelEnv
 
-    def reset(self, options: dict | None = None) -> list[dict]:
-        """Reset with this copy's next seed and write every slot."""
-        seed = reset_seed(self.base_seed, self.copy, self.episode)
-        self.episode += 1
-        obs, env_infos = self.env.reset(seed=seed, options=options)
-        if self.static_masks is not None and any("action_mask" in i for i in env_infos.values()):
-            self.dynamic_masks = True
-        self.live[:] = False
-        for a, o in obs.items():
-            j = self.index[a]
-            self.live[j] = True
-            self._write_live(j, a, o, True)
-        for dead in np.flatnonzero(~self.live).tolist():
-            self._write_placeholder(dead)
-        self._start_stats()
-        return [env_infos.get(a, {}) for a in self.agents]
+def reset_runners(runners: Sequence[CopyRunner], seeds: Sequence[int | None], options: Sequence[dict]) -> list[dict]:
+    """Reset each runner (seeding it first when its seed is given); returns per-slot reset infos."""
+    infos: list[dict] = []
+    for runner, seed, opts in zip(runners, seeds, options):
+        if seed is not None:
+            runner.seed(seed)
+        infos.extend(runner.reset(options=opts or None))
+    return infos
 
-    def step(self, actions: np.ndarray, rewards: np.ndarray, dones: np.ndarray, infos: Any) -> None:
-        """Step live agents with their slots' actions; dead slots' actions are ignored."""
-        env = self.env
-        index = self.index
-        agents = self.agents
-        everyone = bool(self.live.all())
-        acting = agents if everyone else list(env.agents)
-        if everyone:  # Python ints for discrete actions: cheaper to build, and what envs expect
-            act = dict(zip(agents, actions.tolist() if actions.ndim == 1 else actions))
+
+def step_runners(runners: Sequence[CopyRunner], actions: np.ndarray, rewards: np.ndarray, dones: np.ndarray, infos: list[dict]) -> None:
+    """Step each runner on its block of slots, writing rewards, dones and infos in place."""
+    for c, runner in enumerate(runners):
+        n = runner.n
+        s = slice(c * n, (c + 1) * n)
+        runner.step(actions[s], rewards[s], dones[s], _ListView(infos, s))
+
+
+class _ListView:
+    """A list slice that writes through to the underlying list."""
+
+    __slots__ = ("_data", "_start", "_len")
+
+    def __init__(self, data: list, s: slice) -> None:
+        self._data, self._start, self._len = data, s.start, s.stop - s.start
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __getitem__(self, j: int) -> Any:
+        return self._data[self._start + j]
+
+    def __setitem__(self, j: int | slice, value: Any) -> None:
+        if isinstance(j, slice):
+            start, stop, _ = j.indices(self._len)
+            self._data[self._start + start : self._start + stop] = value
         else:
-            act = {a: actions[index[a]] for a in acting}
-        obs, rew, term, trunc, env_infos = env.step(act)
-        self.length += 1
-        if (
-            everyone
-            and self.encoder.stackable
-            and not self.dynamic_masks
-            and len(env.agents) == len(agents)
-            and not any(term.values())
-            and not any(trunc.values())
-        ):
-            # Fast path (the common step): all agents live before and after, so acting flags and
-            # masks are unchanged; write every feature row and reward in one vector operation.
-            self.rows[:, : self._d] = np.stack([obs[a] for a in agents]).reshape(len(agents), -1)
-            rewards[:] = [rew.get(a, 0.0) for a in agents]
-            dones[:] = False
-            infos[0 : len(agents)] = [env_infos.get(a) or {} for a in agents]
-            self._add_rewards(rewards)
-            return
-        rewards[:] = 0.0
-        dones[:] = False
-        for j in range(len(infos)):
-            infos[j] = {}
-        for a in acting:
-            rewards[index[a]] = rew.get(a, 0.0)
-        self._add_rewards(rewards)
-        still = set(env.agents)
-        for a in acting:
-            j = index[a]
-            infos[j] = env_infos.get(a, {})
-            if a in obs:
-                self._write_live(j, a, obs[a], True)
-            if a in still and not (term.get(a) or trunc.get(a)):
-                continue
-            truncated = bool(trunc.get(a)) and not term.get(a)
-            self._end_episode(j, infos, dones, truncated, self.rows[j].copy())
-            self.live[j] = False
-            self._write_placeholder(j)
-        for a in still:  # agents that (re)appeared: end their placeholder episode
-            j = index[a]
-            if not self.live[j] and not (term.get(a) or trunc.get(a)):
-                self._end_episode(j, infos, dones, False, self.rows[j].copy())
-                self.live[j] = True
-                self._write_live(j, a, obs[a], True)
-        if not still:
-            self._finish_copy(dones, infos)
-
-
-class TurnRunner(CopyRunner):
-    """Runner for a turn-based AECEnv: each vec step applies the selected agent's action.
-
-    The other live agents wait: their slots show their current observation with acting flag 0 and
-    a one-action mask, and receive the reward their turn-mates' moves gave them.
-    """
-
-    env: AECEnv
-
-    def _skip_dead(self) -> None:
-        """Step ``None`` for every selected agent that is already done (PettingZoo's dead steps)."""
-        env = self.env
-        while env.agents:
-            sel = env.agent_selection
-            if not (env.terminations[sel] or env.truncations[sel]):
-                return
-            env.step(None)
-
-    def _write_all(self) -> None:
-        env = self.env
-        sel = env.agent_selection
-        for a in env.agents:
-            j = self.index[a]
-            self.live[j] = True
-            self._write_live(j, a, env.observe(a), a == sel)
-
-    def reset(self, options: dict | None = None) -> list[dict]:
-        """Reset with this copy's next seed and write every slot."""
-        seed = reset_seed(self.base_seed, self.copy, self.episode)
-        self.episode += 1
-        self.env.reset(seed=seed, options=options)
-        if self.static_masks is not None and any("action_mask" in i for i in self.env.infos.values()):
-            self.dynamic_masks = True
-        self.live[:] = False
-        self._skip_dead()
-        self._write_all()
-        for dead in np.flatnonzero(~self.live).tolist():
-            self._write_placeholder(dead)
-        self._start_stats()
-        return [dict(self.env.infos.get(a, {})) for a in self.agents]
-
-    def step(self, actions: np.ndarray, rewards: np.ndarray, dones: np.ndarray, infos: Any) -> None:
-        """Apply the selected agent's action; everyone else waits."""
-        env = self.env
-        sel = env.agent_selection
-        env.step(actions[self.index[sel]])
-        self.length += 1
-        rewards[:] = 0.0
-        dones[:] = False
-        for j in range(len(infos)):
-            infos[j] = {}
-        for a, r in env.rewards.items():
-            rewards[self.index[a]] = r
-        self._add_rewards(rewards)
-        for a in list(env.agents):
-            j = self.index[a]
-            if env.terminations[a] or env.truncations[a]:
-                infos[j] = dict(env.infos.get(a, {}))
-                self._write_live(j, a, env.observe(a), False)
-                self._end_episode(j, infos, dones, bool(env.truncations[a] and not env.terminations[a]), self.rows[j].copy())
-                self.live[j] = False
-                self._write_placeholder(j)
-        self._skip_dead()
-        for a in env.agents:  # agents that appeared mid-episode end their placeholder episode
-            j = self.index[a]
-            if not self.live[j]:
-                self._end_episode(j, infos, dones, False, self.rows[j].copy())
-        if not env.agents:
-            self._finish_copy(dones, infos)
-        else:
-            self._write_all()
-
-
-def discrete_masks(layout: SlotLayout, static: list[np.ndarray | None]) -> tuple[list[np.ndarray], list[np.ndarray]] | None:
-    """Float masks per agent (valid actions) and the one-action placeholder masks.
-
-    The placeholder allows each agent's first valid action in every discrete dimension.
-    """
-    if layout.n_actions == 0:
-        return None
-    full, single = [], []
-    for m in static:
-        mask = np.ones(layout.n_actions, np.float32) if m is None else m.astype(np.float32)
-        one = np.zeros(layout.n_actions, np.float32)
-        start = 0
-        for n in layout.action_nvec:
-            seg = mask[start : start + n]
-            one[start + int(np.argmax(seg > 0))] = 1.0
-            start += n
-        full.append(mask)
-        single.append(one)
-    return full, single
-
-
-def action_nvec(space: spaces.Space) -> tuple[int, ...]:
-    """Sizes of the discrete action dimensions of ``space`` (empty for continuous actions)."""
-    if isinstance(space, spaces.Discrete):
-        return (int(space.n),)
-    if isinstance(space, spaces.MultiDiscrete):
-        return tuple(int(n) for n in space.nvec.reshape(-1))
-    return ()
+            self._data[self._start + j] = value

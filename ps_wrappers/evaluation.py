@@ -1,9 +1,12 @@
 """Run a trained shared policy on a plain PettingZoo env: observation dict in, action dict out.
 
-:class:`SharedPolicy` encodes each agent's raw observation exactly as :func:`make_vec_env` does
-(padding, agent one-hot, acting flag, valid-action mask), asks the SB3 policy, and maps the
-actions back into each agent's own action space, so it works on the env you deploy to, without
-the vec env. :func:`evaluate` runs whole episodes with it.
+:class:`SharedPolicy` builds the slots of each agent with the vec env's own pieces: the same
+wrappers (:func:`~ps_wrappers.construction.prepare_env`), the same
+:class:`~ps_wrappers.slot_writer.SlotWriter` (features or image, agent id, acting flag, valid-action
+mask from padding and the env's own mask) and the same :class:`~ps_wrappers.action_guard.ActionGuard`
+(mask check, Discrete ``start`` offset), so a model sees in deployment exactly the rows it was
+trained on, and its actions reach the env as they did in training. :func:`evaluate` runs whole
+episodes with it.
 """
 
 from __future__ import annotations
@@ -14,15 +17,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from gymnasium import spaces
 from pettingzoo.utils.env import AECEnv, ParallelEnv
 from stable_baselines3.common.vec_env import VecNormalize
 
-from ps_wrappers.action_padding import pad_actions
-from ps_wrappers.encoding import make_encoder
-from ps_wrappers.layout import get_flat_layout
+from ps_wrappers.action_guard import ActionGuard
+from ps_wrappers.action_padding import InvalidActionMode
+from ps_wrappers.construction import check_agents, describe, prepare_env
+from ps_wrappers.images import ImageMode
+from ps_wrappers.layout import get_layout
 from ps_wrappers.normalize import SlotVecNormalize
-from ps_wrappers.observation_padding import pad_observations
+from ps_wrappers.slot_writer import SlotBuffers, SlotWriter
+from ps_wrappers.transform import obs_error, transform_chain
 
 __all__ = ["SharedPolicy", "EvaluationResult", "evaluate"]
 
@@ -36,6 +41,8 @@ class SharedPolicy:
         deterministic: Greedy actions (True) or sampled ones.
         normalizer: The :class:`~ps_wrappers.SlotVecNormalize` the model was trained with, if any:
             its feature statistics are applied to every batch (it is not updated).
+        invalid_action: What happens to an action the agent's mask forbids (``"raise"`` or
+            ``"random_valid"``, as in :func:`~ps_wrappers.make_vec_env`); it never reaches the env.
 
     Raises:
         ValueError: if the env's agents or spaces do not match what the model was trained on.
@@ -53,9 +60,10 @@ class SharedPolicy:
         *,
         deterministic: bool = True,
         normalizer: VecNormalize | None = None,
+        invalid_action: InvalidActionMode = "raise",
     ) -> None:
         self.policy = getattr(model, "policy", model)
-        self.layout = get_flat_layout(self.policy.observation_space, "SharedPolicy")
+        self.layout = get_layout(self.policy.observation_space, "SharedPolicy")
         self.deterministic = deterministic
         if normalizer is not None and not isinstance(normalizer, SlotVecNormalize):
             raise TypeError(
@@ -68,76 +76,88 @@ class SharedPolicy:
                 f"({normalizer.layout}) than the model's ({self.layout})"
             )
         self.normalizer = normalizer
-        agents = list(env.possible_agents)
+        agents = check_agents(env, "SharedPolicy")
         if tuple(str(a) for a in agents) != self.layout.agents:
             raise ValueError(
                 f"SharedPolicy: the env's agents {agents} differ from the agents the model was "
                 f"trained with {list(self.layout.agents)}"
             )
-        obs_spaces = [env.observation_space(a) for a in agents]
-        act_spaces = [env.action_space(a) for a in agents]
-        wrapped: Any = env
-        self._obs_fns: dict[Any, Any] = {}
-        if any(s != obs_spaces[0] for s in obs_spaces):
-            wrapped = pad_observations(wrapped)
-            self._obs_fns = dict(wrapped.transform.obs_fns)
-        self._mask_fns: dict[Any, Any] = {}
-        self._act_fns: dict[Any, Any] = {}
-        self._static: dict[Any, np.ndarray | None] = {a: None for a in agents}
-        if isinstance(act_spaces[0], (spaces.Discrete, spaces.MultiDiscrete)) or any(s != act_spaces[0] for s in act_spaces):
-            wrapped = pad_actions(wrapped)
-            self._mask_fns = dict(wrapped.transform.obs_fns)
-            self._act_fns = dict(wrapped.transform.act_fns)
-            self._static = {a: wrapped.padding_mask(a) for a in agents}
-        self.encoder = make_encoder(wrapped.observation_space(agents[0]))
-        if self.encoder.dim != self.layout.feature_dim:
+        own = {a: env.observation_space(a) for a in agents}
+        own_act = {a: env.action_space(a) for a in agents}
+        prepared, _ = prepare_env(env, aec_mode="auto", invalid_action=invalid_action)
+        images: ImageMode = "flatten"
+        if self.layout.is_image:
+            images = "channels_last" if self.layout.channels_last else "channels_first"  # type: ignore[union-attr]
+        try:
+            self.spec = describe(prepared, self.layout.agent_ids, images, own, own_act)
+        except ValueError as err:
+            raise ValueError(f"SharedPolicy: the env does not fit the model: {err}") from None
+        if self.spec.layout != self.layout:
             raise ValueError(
-                f"SharedPolicy: the env's observations encode to {self.encoder.dim} features but the "
-                f"model expects {self.layout.feature_dim}; is this the env the model was trained on?"
+                f"SharedPolicy: the env's observations give the slot layout {self.spec.layout}, but the model "
+                f"was trained on {self.layout}; is this the env the model was trained on (and built "
+                "with the same make_vec_env options)?"
             )
+        self._layers = transform_chain(prepared)
         self.index = {a: j for j, a in enumerate(agents)}
+        self.buffers = SlotBuffers(self.layout, len(agents))
+        self.writer = SlotWriter(self.spec, self.buffers, owner="SharedPolicy")
+        self.guard = ActionGuard(self.layout, invalid_action, 1, self.spec.action_offset)
         # sb3-contrib's maskable policies take masks as an argument; ours read them from the row.
         self._pass_masks = "action_masks" in inspect.signature(self.policy.predict).parameters
 
-    def _row(self, agent: Any, obs: Any, info: dict | None, row: np.ndarray) -> None:
-        lay = self.layout
-        f = self._obs_fns.get(agent)
-        obs = obs if f is None else f(obs)
-        g = self._mask_fns.get(agent)
-        obs = obs if g is None else g(obs)
-        self.encoder.write(obs, row)
-        if lay.agent_ids:
-            row[lay.feature_dim + self.index[agent]] = 1.0
-        row[lay.acting_index] = 1.0
-        static = self._static[agent]
-        if lay.n_actions and static is not None:
-            mask = static.copy()
-            if isinstance(obs, dict) and "action_mask" in obs:
-                mask &= np.asarray(obs["action_mask"]).astype(bool).reshape(-1)
-            elif info and "action_mask" in info and np.size(info["action_mask"]) == mask.size:
-                mask &= np.asarray(info["action_mask"]).astype(bool).reshape(-1)
-            row[lay.mask_slice] = mask
-        elif lay.n_actions:
-            row[lay.mask_slice] = 1.0
+    def _transform(self, agent: Any, obs: Any) -> Any:
+        for layer in self._layers:
+            f = layer.obs_fns.get(agent)
+            if f is not None:
+                try:
+                    obs = f(obs)
+                except Exception as err:
+                    raise obs_error(layer, {agent: obs}, err) from None
+        return obs
+
+    def _action(self, agent: Any, action: Any) -> Any:
+        for layer in reversed(self._layers):
+            f = layer.act_fns.get(agent)
+            if f is not None:
+                action = f(action)
+        return action
+
+    def observe(self, observations: dict, infos: dict | None = None) -> Any:
+        """The slot observations of the agents in ``observations`` (rows in dict order).
+
+        Exactly what :func:`~ps_wrappers.make_vec_env` writes for these agents when they act, before
+        any normaliser: the same writer builds both.
+        """
+        agents = list(observations)
+        try:
+            js = [self.index[a] for a in agents]
+        except KeyError as err:
+            raise ValueError(
+                f"SharedPolicy: agent {err.args[0]!r} is not one of the env's possible_agents {list(self.index)}"
+            ) from None
+        rows = list(range(len(agents)))
+        values = [self._transform(a, observations[a]) for a in agents]
+        info_list = [((infos or {}).get(a) or {}) for a in agents]
+        self.buffers.set_ids(rows, js)
+        self.writer.write_observations(rows, js, values)
+        self.writer.set_live(rows, js)
+        self.writer.write_masks(rows, js, values, info_list)
+        return self.buffers.view(slice(0, len(agents))).copy()
 
     def act(self, observations: dict, infos: dict | None = None) -> dict:
         """Actions for every agent in ``observations`` (each inside the agent's own space)."""
         agents = list(observations)
-        batch = np.zeros((len(agents), self.layout.total_dim), np.float32)
-        for k, a in enumerate(agents):
-            self._row(a, observations[a], (infos or {}).get(a), batch[k])
+        batch = self.observe(observations, infos)
+        masks = self.buffers.masks[: len(agents)]
         if self.normalizer is not None:
             batch = np.asarray(self.normalizer.normalize_obs(batch), np.float32)
         if self._pass_masks and self.layout.n_actions:
-            masks = batch[:, self.layout.mask_slice] > 0.5
-            actions, _ = self.policy.predict(batch, deterministic=self.deterministic, action_masks=masks)
+            actions, _ = self.policy.predict(batch, deterministic=self.deterministic, action_masks=masks > 0)
         else:
             actions, _ = self.policy.predict(batch, deterministic=self.deterministic)
-        out = {}
-        for k, a in enumerate(agents):
-            f = self._act_fns.get(a)
-            out[a] = actions[k] if f is None else f(actions[k])
-        return out
+        actions, _ = self.guard.apply(masks, np.ones(len(agents)), actions, [str(a) for a in agents])
+        return {a: self._action(a, actions[k]) for k, a in enumerate(agents)}
 
 
 @dataclass
@@ -185,8 +205,8 @@ def evaluate(
         s = None if seed is None else seed + k
         if isinstance(env, ParallelEnv):
             obs, infos = env.reset(seed=s)
-            while env.agents:
-                obs, rew, _, _, infos = env.step(actor.act(obs, infos))
+            while env.agents:  # act for the live agents only (obs may hold terminal observations)
+                obs, rew, _, _, infos = env.step(actor.act({a: obs[a] for a in env.agents}, infos))
                 for a, r in rew.items():
                     returns[a] += float(r)
                 length += 1

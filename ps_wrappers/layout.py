@@ -37,6 +37,7 @@ consumes slot observations is written once for both.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -429,7 +430,7 @@ class SlotDict(spaces.Dict):
             raise ValueError(
                 f"SlotDict: the image space has shape {image.shape} but the layout says {layout.image_shape}"
             )
-        entries: dict[str, spaces.Space] = {IMAGE_KEY: image}
+        entries: dict[str, spaces.Space] = OrderedDict({IMAGE_KEY: image})  # keep this order (gymnasium sorts a dict)
         if layout.n_agents:
             dtype = agent_index_dtype(layout.n_agents)
             entries[AGENT_KEY] = spaces.Box(0, layout.n_agents - 1, (1,), dtype=dtype)
@@ -461,12 +462,45 @@ def get_layout(space: spaces.Space, owner: str = "policy") -> AnyLayout:
     layout = getattr(space, "layout", None)
     if not isinstance(layout, (SlotLayout, ImageSlotLayout)):
         raise TypeError(
-            f"{owner} needs an observation space built by ps_wrappers.make_vec_env (a SlotBox "
-            f"that records which agent each row belongs to), but got {space!r}. Build the env "
-            "with `venv = ps_wrappers.make_vec_env(env_fn, n_envs=...)`, and do not wrap it in "
-            "vec wrappers that replace the observation space."
+            f"{owner} needs an observation space built by ps_wrappers.make_vec_env (a SlotBox or "
+            f"SlotDict that records which agent each row belongs to), but got {space!r}. "
+            f"{_rebuilt_by(space)}Build the env with `venv = ps_wrappers.make_vec_env(env_fn, "
+            "n_envs=...)` and give it to the model directly: SB3's VecFrameStack, "
+            "VecTransposeImage and VecNormalize(norm_obs=True) rebuild or rescale every entry of "
+            "the slot, including the agent id, acting flag and mask. Stack frames before "
+            "make_vec_env with a PettingZoo-level frame-stack wrapper (e.g. "
+            "supersuit.frame_stack_v1 on the PettingZoo env); image slots are already channels "
+            "first, so VecTransposeImage is never needed."
         )
+    if isinstance(layout, ImageSlotLayout) and isinstance(space, spaces.Dict) and IMAGE_KEY in space.spaces:
+        shape = tuple(space[IMAGE_KEY].shape or ())
+        if shape != tuple(layout.image_shape):
+            raise TypeError(
+                f"{owner}: the slot image has shape {shape} but make_vec_env wrote {tuple(layout.image_shape)} "
+                "(channels first): a vec wrapper transposed it, most likely SB3's VecTransposeImage, which "
+                "SB3 adds by itself to uint8 images whose channel axis is not the smallest. Make the "
+                "channels the smallest axis (e.g. fewer stacked frames, or a larger image), or build "
+                "the vec env with images='flatten'."
+            )
     return layout
+
+
+def _rebuilt_by(space: spaces.Space) -> str:
+    """Which SB3 vec wrapper most likely rebuilt a slot observation space (empty if unknown)."""
+    if not isinstance(space, spaces.Dict) or ACTING_KEY not in space.spaces:
+        return ""
+    acting, image = space[ACTING_KEY], space.spaces.get(IMAGE_KEY)
+    if acting.shape and acting.shape[-1] > 1:
+        return (
+            f"It is a make_vec_env slot space whose acting flag has shape {acting.shape}: VecFrameStack "
+            "stacked every entry. "
+        )
+    if isinstance(image, spaces.Box) and len(image.shape) == 3:
+        return (
+            f"It is a make_vec_env slot space rebuilt by a vec wrapper (its image is {image.shape}); most "
+            "likely VecTransposeImage, which transposed the (already channels-first) image. "
+        )
+    return "It is a make_vec_env slot space rebuilt by a vec wrapper. "
 
 
 def get_flat_layout(space: spaces.Space, owner: str = "policy") -> SlotLayout:

@@ -26,7 +26,7 @@ import numpy as np
 from stable_baselines3.common.running_mean_std import RunningMeanStd
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
-from ps_wrappers.layout import SlotLayout, get_flat_layout
+from ps_wrappers.layout import SlotLayout, get_flat_layout, get_layout
 
 __all__ = ["STATISTICS_FORMAT", "SlotVecNormalize", "SlotRunningMeanStd"]
 
@@ -88,6 +88,12 @@ class SlotVecNormalize(VecNormalize):
         gamma: float = 0.99,
         epsilon: float = 1e-8,
     ) -> None:
+        if getattr(get_layout(venv.observation_space, "SlotVecNormalize"), "is_image", False):
+            raise TypeError(
+                "SlotVecNormalize: this vec env emits image slots (a SlotDict); images are not standardised "
+                "here: SB3's policies scale uint8 images by 1/255 themselves. Use the vec env without "
+                "SlotVecNormalize, or VecNormalize(venv, norm_obs=False) to normalise rewards only."
+            )
         layout = get_flat_layout(venv.observation_space, owner="SlotVecNormalize")
         super().__init__(
             venv,

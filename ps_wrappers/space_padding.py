@@ -18,9 +18,14 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-__all__ = ["SpacePaddingError", "padded_space", "make_padder", "make_unpadder", "describe_agents"]
+__all__ = ["SpacePaddingError", "box_of", "padded_space", "make_padder", "make_unpadder", "describe_agents"]
 
 Padder = Callable[[Any], Any]
+
+
+def box_of(low: np.ndarray, high: np.ndarray, dtype: Any) -> spaces.Box:
+    """A Box with these bounds in ``dtype`` (any numpy dtype or scalar type, e.g. another space's)."""
+    return spaces.Box(low, high, low.shape, np.dtype(dtype).type)  # type: ignore[arg-type]
 
 
 class SpacePaddingError(ValueError):
@@ -133,7 +138,9 @@ def _(first: spaces.MultiDiscrete, space_list: list, agents: list, what: str) ->
 @_pad.register
 def _(first: spaces.MultiBinary, space_list: list, agents: list, what: str) -> spaces.Space:
     rank = _same_rank(space_list, agents, what)
-    return spaces.MultiBinary([max(s.shape[d] for s in space_list) for d in range(rank)])
+    shape = [max(s.shape[d] for s in space_list) for d in range(rank)]
+    # A rank-1 space takes an int ``n``, as MultiBinary(n) does: SB3 refuses MultiBinary((n,)).
+    return spaces.MultiBinary(shape[0] if rank == 1 else shape)
 
 
 @_pad.register
@@ -185,9 +192,11 @@ def _(dst: spaces.Box, src: spaces.Box) -> Padder | None:
         dtype = dst.dtype
         return lambda x: np.asarray(x).astype(dtype)
     region = tuple(slice(0, n) for n in src.shape)
-    shape, dtype = dst.shape, dst.dtype
+    shape, dtype, own = dst.shape, dst.dtype, src.shape
 
     def pad_box(x: Any) -> np.ndarray:
+        if np.shape(x) != own:  # a scalar would be broadcast over the whole region
+            raise ValueError(f"observation of shape {np.shape(x)} does not fit the space's shape {own}")
         out = np.zeros(shape, dtype=dtype)
         out[region] = x
         return out

@@ -1,82 +1,109 @@
-"""``SubprocPettingZooVecEnv``: the copies of :class:`PettingZooVecEnv` stepped in worker processes.
+"""``SubprocPettingZooVecEnv``: the copies of the vec env stepped in worker processes.
 
 Each worker owns a contiguous block of copies and steps them with the same runners as the
-in-process vec env; only the per-step arrays cross the pipe. Worth it when one env step costs far
-more than the pipe round trip (physics-heavy envs such as multiwalker or knights-archers-zombies);
-for cheap envs the in-process vec env is faster.
+in-process :class:`~ps_wrappers.vec_env.PettingZooVecEnv` (its sibling over
+:class:`~ps_wrappers.base_vec_env.SlotVecEnv`); only the per-step arrays cross the pipe. Worth it
+when one env step costs far more than the pipe round trip (physics-heavy envs such as multiwalker
+or knights-archers-zombies); for cheap envs the in-process vec env is faster.
+
+Failures are loud, following SB3's ``SubprocVecEnv`` worker: an exception inside a worker is sent
+back and re-raised in the caller with the worker's traceback attached (as the cause); a worker that
+dies is reported with its exit code; when construction fails in some workers the others are
+stopped; a closed vec env refuses to step.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
+import numbers
 import os
-from collections.abc import Callable, Iterable, Sequence
+import traceback
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
-from stable_baselines3.common.vec_env.base_vec_env import (
-    CloudpickleWrapper,
-    VecEnvIndices,
-    VecEnvStepReturn,
-)
+from stable_baselines3.common.vec_env.base_vec_env import CloudpickleWrapper
 
 from ps_wrappers.action_padding import InvalidActionMode
-from ps_wrappers.make_vec_env import build_runners
-from ps_wrappers.vec_env import PettingZooVecEnv, record_reset_infos, reset_runners, step_runners
+from ps_wrappers.base_vec_env import SlotVecEnv, call_env
+from ps_wrappers.construction import build_runners
+from ps_wrappers.copy_runner import reset_runners, step_runners
+from ps_wrappers.slot_writer import SlotBuffers
 
-__all__ = ["SubprocPettingZooVecEnv"]
+__all__ = ["SubprocPettingZooVecEnv", "WorkerTraceback"]
+
+
+class WorkerTraceback(Exception):
+    """The traceback of an exception raised inside a worker process (attached as the cause)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+    def __str__(self) -> str:
+        """The worker's formatted traceback."""
+        return "\n\n" + self.text
+
+
+def _send_error(remote: Any, err: BaseException) -> None:
+    text = traceback.format_exc()
+    try:
+        remote.send(("error", (err, text)))
+    except Exception:  # the exception itself does not pickle: send its text
+        remote.send(("error", (RuntimeError(f"{type(err).__name__}: {err}"), text)))
 
 
 def _worker(remote: Any, parent: Any, env_fn: CloudpickleWrapper, copies: list[int], kwargs: dict) -> None:
     parent.close()
     try:
-        runners, buf, obs_space, act_space = build_runners(env_fn.var, copies, None, **kwargs)
+        runners, buffers, spec = build_runners(env_fn.var, copies, **kwargs)
+        remote.send(("ok", replace(spec, encoder=None)))  # the encoder's writers are closures
     except Exception as err:  # report construction errors to the parent
-        remote.send(("error", err))
+        _send_error(remote, err)
+        remote.close()
         return
-    n = buf.shape[0]
-    rewards = np.zeros(n, np.float32)
-    dones = np.zeros(n, bool)
-    infos: list[dict] = [{} for _ in range(n)]
-    remote.send(("ok", (obs_space, act_space)))
+    rewards = np.zeros(buffers.n_rows, np.float32)
+    dones = np.zeros(buffers.n_rows, bool)
+    infos: list[dict] = [{} for _ in range(buffers.n_rows)]
     while True:
-        cmd, data = remote.recv()
-        if cmd == "step":
-            step_runners(runners, data, rewards, dones, infos)
-            remote.send((buf.copy(), rewards.copy(), dones.copy(), list(infos)))
-        elif cmd == "reset":
-            reset_infos = reset_runners(runners, *data)
-            remote.send((buf.copy(), reset_infos))
-        elif cmd == "call":
-            name, local, args, kw, attr = data
-            envs = [runners[i].env for i in local]
-            if attr == "get":
-                remote.send([getattr(e, name) for e in envs])
-            elif attr == "set":
-                for e in envs:
-                    setattr(e, name, args)
-                remote.send(None)
-            elif attr == "wrapped":
-                remote.send([_is_wrapped(e, name) for e in envs])
+        try:
+            cmd, data = remote.recv()
+        except (EOFError, KeyboardInterrupt):  # the parent is gone
+            break
+        try:
+            if cmd == "step":
+                step_runners(runners, data, rewards, dones, infos)
+                remote.send(("ok", (buffers.copy(), rewards.copy(), dones.copy(), list(infos))))
+            elif cmd == "reset":
+                reset_infos = reset_runners(runners, *data)
+                remote.send(("ok", (buffers.copy(), reset_infos)))
+            elif cmd == "call":
+                kind, name, local, args, kw = data
+                remote.send(("ok", [call_env(runners[i].env, kind, name, args, kw) for i in local]))
+            elif cmd == "close":
+                for runner in runners:
+                    runner.env.close()
+                remote.close()
+                return
             else:
-                remote.send([getattr(e, name)(*args, **kw) for e in envs])
-        elif cmd == "close":
-            for r in runners:
-                r.env.close()
-            remote.close()
-            return
+                raise NotImplementedError(f"`{cmd}` is not implemented in the worker")
+        except Exception as err:
+            _send_error(remote, err)
+    for runner in runners:
+        runner.env.close()
 
 
-def _is_wrapped(env: Any, cls: type) -> bool:
-    while env is not None:
-        if isinstance(env, cls):
-            return True
-        env = env.__dict__.get("env") or env.__dict__.get("aec_env")
-    return False
+def _n_workers(n_workers: Any, n_envs: int) -> int:
+    if n_workers is None:
+        return min(n_envs, os.cpu_count() or 1)
+    if isinstance(n_workers, bool) or not isinstance(n_workers, numbers.Integral) or n_workers < 1:
+        raise ValueError(f"make_vec_env: n_workers must be a positive integer or None, got {n_workers!r}")
+    return min(n_envs, int(n_workers))
 
 
-class SubprocPettingZooVecEnv(PettingZooVecEnv):
-    """:class:`PettingZooVecEnv` whose copies live in ``n_workers`` processes."""
+class SubprocPettingZooVecEnv(SlotVecEnv):
+    """The parameter-sharing vec env whose copies live in ``n_workers`` processes."""
 
     def __init__(
         self,
@@ -89,122 +116,104 @@ class SubprocPettingZooVecEnv(PettingZooVecEnv):
         **kwargs: Any,
     ) -> None:
         """Start the workers; use :func:`ps_wrappers.make_vec_env` with ``vec_env_cls="subproc"``."""
-        n_workers = min(n_envs, n_workers or os.cpu_count() or 1)
-        if n_workers < 1:
-            raise ValueError(f"SubprocPettingZooVecEnv: n_workers must be >= 1, got {n_workers}")
+        workers = _n_workers(n_workers, n_envs)
         method = start_method or ("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
         ctx: Any = mp.get_context(method)
-        self._blocks = [[int(c) for c in b] for b in np.array_split(np.arange(n_envs), n_workers)]
-        self._remotes, self._procs = [], []
+        if method == "forkserver":  # workers fork from a server that has imported torch and SB3 once
+            ctx.set_forkserver_preload(["ps_wrappers"])
+        self._blocks = [[int(c) for c in b] for b in np.array_split(np.arange(n_envs), workers)]
+        self._remotes: list[Any] = []
+        self._procs: list[Any] = []
         for block in self._blocks:
             remote, work = ctx.Pipe()
-            proc = ctx.Process(target=_worker, args=(work, remote, CloudpickleWrapper(env_fn), block, kwargs), daemon=True)
+            args = (work, remote, CloudpickleWrapper(env_fn), block, dict(kwargs, invalid_action=invalid_action))
+            proc = ctx.Process(target=_worker, args=args, daemon=True)
             proc.start()
             work.close()
             self._remotes.append(remote)
             self._procs.append(proc)
-        answers = [r.recv() for r in self._remotes]
-        for status, payload in answers:
+        try:
+            specs = self._gather(range(workers))
+        except BaseException:
+            self._stop()
+            raise
+        spec = specs[0]
+        n_agents = len(spec.agents)
+        self._slot_blocks = [slice(b[0] * n_agents, (b[-1] + 1) * n_agents) for b in self._blocks]
+        self._where = {c: (w, k) for w, b in enumerate(self._blocks) for k, c in enumerate(b)}
+        super().__init__(spec, SlotBuffers(spec.layout, n_envs * n_agents), n_envs, invalid_action)
+
+    # --- pipes ---------------------------------------------------------------------------------------
+
+    def _recv(self, w: int) -> tuple[str, Any]:
+        try:
+            return self._remotes[w].recv()
+        except (EOFError, ConnectionError, OSError):
+            proc = self._procs[w]
+            proc.join(timeout=1)
+            raise RuntimeError(
+                f"SubprocPettingZooVecEnv: worker {w} (copies {self._blocks[w]}) stopped without replying "
+                f"(exit code {proc.exitcode}); a crash in native code kills a worker without a Python "
+                "traceback: run with vec_env_cls='dummy' to see the error"
+            ) from None
+
+    def _gather(self, workers: Any) -> list[Any]:
+        """Every worker's reply (all are read, so the pipes stay in step), re-raising the first error."""
+        replies = [self._recv(w) for w in workers]
+        for status, payload in replies:
             if status == "error":
-                self.close()
-                raise payload
-        obs_space, act_space = answers[0][1]
-        # No local runners: the methods below talk to the workers instead.
-        local_buf = np.zeros((n_envs * len(obs_space.layout.agents), obs_space.layout.total_dim), np.float32)
-        self._closed = False
-        self._replaced: list[int] = []
-        super().__init__([], local_buf, obs_space, act_space, invalid_action)
+                err, text = payload
+                raise err from WorkerTraceback(text)
+        return [payload for _, payload in replies]
 
-    def _slots(self, w: int) -> slice:
-        block = self._blocks[w]
-        return slice(block[0] * self.n_agents, (block[-1] + 1) * self.n_agents)
+    def _send(self, w: int, message: Any) -> None:
+        try:
+            self._remotes[w].send(message)
+        except (BrokenPipeError, ConnectionError, OSError):
+            self._recv(w)  # raises the worker's exit
+            raise
 
-    def reset(self) -> np.ndarray:
-        """Reset every copy in every worker."""
-        seeds = self._seeds[:: self.n_agents]
-        options = self._options[:: self.n_agents]
-        if seeds[0] is not None:
-            self.action_guard.seed(seeds[0])
-        for remote, block in zip(self._remotes, self._blocks):
-            remote.send(("reset", ([seeds[c] for c in block], [options[c] for c in block])))
+    # --- SlotVecEnv ----------------------------------------------------------------------------------
+
+    def _reset_copies(self, seeds: list[int | None], options: list[dict]) -> list[dict]:
+        for w, block in enumerate(self._blocks):
+            self._send(w, ("reset", ([seeds[c] for c in block], [options[c] for c in block])))
         infos: list[dict] = []
-        for w, remote in enumerate(self._remotes):
-            obs, reset_infos = remote.recv()
-            self._obs[self._slots(w)] = obs
+        for s, (obs, reset_infos) in zip(self._slot_blocks, self._gather(range(len(self._blocks)))):
+            self._buffers.assign(s, obs)
             infos.extend(reset_infos)
-        self.reset_infos = infos
-        self._reset_seeds()
-        self._reset_options()
-        return self._obs.copy()
+        return infos
 
-    def step_async(self, actions: np.ndarray) -> None:
-        """Check the actions and send each worker its block."""
-        actions, self._replaced = self.action_guard.check(self._obs, actions)
-        for w, remote in enumerate(self._remotes):
-            remote.send(("step", actions[self._slots(w)]))
-
-    def step_wait(self) -> VecEnvStepReturn:
-        """Gather every worker's results."""
-        for w, remote in enumerate(self._remotes):
-            obs, rew, done, infos = remote.recv()
-            s = self._slots(w)
-            self._obs[s], self._rewards[s], self._dones[s] = obs, rew, done
+    def _step_copies(self, actions: np.ndarray) -> None:
+        for w, s in enumerate(self._slot_blocks):
+            self._send(w, ("step", actions[s]))
+        for s, (obs, rew, done, infos) in zip(self._slot_blocks, self._gather(range(len(self._blocks)))):
+            self._buffers.assign(s, obs)
+            self._rewards[s], self._dones[s] = rew, done
             self._infos[s] = infos
-        record_reset_infos(self.reset_infos, self._dones, self._infos)
-        for i in self._replaced:
-            self._infos[i] = {**self._infos[i], "invalid_action_replaced": True}
-        return self._obs.copy(), self._rewards.copy(), self._dones.copy(), list(self._infos)
 
-    def _call(self, name: str, indices: VecEnvIndices, kind: str, args: Any = (), kw: dict | None = None) -> list[Any]:
-        slots: Iterable[int]
-        if indices is None:
-            slots = range(self.num_envs)
-        elif isinstance(indices, int):
-            slots = [indices]
-        else:
-            slots = indices
-        copies = [i // self.n_agents for i in slots]
+    def _call_copies(self, kind: str, name: Any, copies: list[int], args: Any = (), kwargs: dict | None = None) -> list[Any]:
         out: list[Any] = []
         for c in copies:
-            w = next(k for k, b in enumerate(self._blocks) if c in b)
-            self._remotes[w].send(("call", (name, [self._blocks[w].index(c)], args, kw or {}, kind)))
-            res = self._remotes[w].recv()
-            out.extend(res if res is not None else [None])
+            w, k = self._where[c]
+            self._send(w, ("call", (kind, name, [k], args, kwargs or {})))
+            out.extend(self._gather([w])[0])
         return out
 
-    def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
-        """Attribute of each slot's PettingZoo env (in its worker)."""
-        if attr_name == "action_masks" and self.layout.n_actions:
-            return [self.action_masks] * len(self._call("possible_agents", indices, "get"))
-        return self._call(attr_name, indices, "get")
+    def _close(self) -> None:
+        self._stop()
 
-    def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
-        """Set an attribute on each addressed slot's PettingZoo env."""
-        self._call(attr_name, indices, "set", value)
-
-    def env_method(self, method_name: str, *method_args: Any, indices: VecEnvIndices = None, **method_kwargs: Any) -> list[Any]:
-        """Call a method of each slot's PettingZoo env (``action_masks``: the slot's own mask)."""
-        if method_name == "action_masks":
-            return super().env_method(method_name, indices=indices)
-        return self._call(method_name, indices, "method", method_args, method_kwargs)
-
-    def env_is_wrapped(self, wrapper_class: type, indices: VecEnvIndices = None) -> list[bool]:
-        """Whether each slot's env has ``wrapper_class`` in its wrapper chain."""
-        return self._call(wrapper_class, indices, "wrapped")  # type: ignore[arg-type]
-
-    def get_images(self) -> Sequence[np.ndarray | None]:
-        """``render()`` of each copy."""
-        return self._call("render", list(range(0, self.num_envs, self.n_agents)), "method")
-
-    def close(self) -> None:
-        """Stop the workers."""
-        if getattr(self, "_closed", True):
-            return
+    def _stop(self) -> None:
+        """Ask every worker to close its envs, wait for it, and close the pipes (SB3's order)."""
         for remote in self._remotes:
             try:
                 remote.send(("close", None))
-            except (BrokenPipeError, OSError):
+            except (BrokenPipeError, ConnectionError, OSError):
                 pass
         for proc in self._procs:
             proc.join(timeout=5)
-        self._closed = True
+            if proc.is_alive():
+                proc.terminate()
+                proc.join(timeout=1)
+        for remote in self._remotes:
+            remote.close()

@@ -16,7 +16,10 @@ from gymnasium import spaces
 from pettingzoo.utils.env import AECEnv, ParallelEnv
 from pettingzoo.utils.wrappers import BaseParallelWrapper, BaseWrapper
 
-__all__ = ["AgentTransform", "ParallelTransform", "AECTransform", "wrap", "check_env"]
+from ps_wrappers.errors import EnvContractError, ObservationError
+from ps_wrappers.obs_check import explain
+
+__all__ = ["AgentTransform", "ParallelTransform", "AECTransform", "wrap", "check_env", "obs_error", "transform_chain"]
 
 Fn = Callable[[Any], Any]
 EnvT = TypeVar("EnvT", ParallelEnv, AECEnv)
@@ -62,10 +65,17 @@ def check_env(env: Any, wrapper: str) -> None:
             f"{wrapper} expects a PettingZoo ParallelEnv or AECEnv, but got {type(env).__name__}. "
             "Pass `module.parallel_env()` or `module.env()` of a PettingZoo environment."
         )
-    if not getattr(env, "possible_agents", None):
+    agents = getattr(env, "possible_agents", None)
+    if not agents:
         raise ValueError(
             f"{wrapper}: the environment {env} has no possible_agents; PettingZoo envs must list "
             "them before reset."
+        )
+    if len(set(agents)) != len(agents):
+        duplicates = sorted({str(a) for a in agents if list(agents).count(a) > 1})
+        raise ValueError(
+            f"{wrapper}: the environment {env} lists agents {duplicates} more than once in "
+            f"possible_agents {list(agents)}; every agent needs a unique name"
         )
 
 
@@ -74,6 +84,36 @@ def _unknown_agent(name: str, agent: Any, known: dict) -> ValueError:
         f"{name}: agent {agent!r} is not in the environment's possible_agents "
         f"{list(known)}. Envs must declare every agent in possible_agents before reset."
     )
+
+
+def _bad_return(wrapper: Any, method: str, out: Any, expected: str) -> EnvContractError:
+    inner = getattr(wrapper.env, "unwrapped", wrapper.env)
+    name = getattr(inner, "metadata", {}).get("name") or type(inner).__name__
+    return EnvContractError(
+        f"{wrapper.transform.name}: the environment {name!r} returned {type(out).__name__} from {method}; "
+        f"a ParallelEnv returns {expected}"
+    )
+
+
+def obs_error(transform: AgentTransform, obs: dict, err: Exception) -> Exception:
+    """The error naming the agent whose observation the transform could not map."""
+    fns = transform.obs_fns
+    for agent, value in obs.items():
+        if agent not in fns:
+            return _unknown_agent(transform.name, agent, fns)
+        f = fns[agent]
+        try:
+            if f is not None:
+                f(value)
+        except Exception:
+            space = transform.inner_observation_spaces.get(agent) or transform.observation_spaces[agent]
+            why = explain(space, value) or str(err)
+            return ObservationError(
+                f"{transform.name}: the observation of agent {agent!r} is outside its observation space "
+                f"{space}: {why}. Fix the environment so that it emits observations inside the space it "
+                "declares."
+            )
+    return err
 
 
 class _TransformedSpaces:
@@ -116,12 +156,15 @@ class ParallelTransform(_TransformedSpaces, BaseParallelWrapper):
             return obs
         try:
             return {a: (o if (f := fns[a]) is None else f(o)) for a, o in obs.items()}
-        except KeyError as err:
-            raise _unknown_agent(self.transform.name, err.args[0], fns) from None
+        except Exception as err:
+            raise obs_error(self.transform, obs, err) from None
 
     def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
         """Reset the inner env and transform its observations."""
-        obs, infos = self.env.reset(seed=seed, options=options)
+        out = self.env.reset(seed=seed, options=options)
+        if not (isinstance(out, tuple) and len(out) == 2 and isinstance(out[0], dict)):
+            raise _bad_return(self, "reset", out, "(observations, infos), two dicts")
+        obs, infos = out
         return self._map_obs(obs), infos
 
     def step(self, actions: dict) -> tuple[dict, dict, dict, dict, dict]:
@@ -132,7 +175,10 @@ class ParallelTransform(_TransformedSpaces, BaseParallelWrapper):
                 actions = {a: (x if (f := fns[a]) is None else f(x)) for a, x in actions.items()}
             except KeyError as err:
                 raise _unknown_agent(self.transform.name, err.args[0], fns) from None
-        obs, rew, term, trunc, infos = self.env.step(actions)
+        out = self.env.step(actions)
+        if not (isinstance(out, tuple) and len(out) == 5 and isinstance(out[0], dict)):
+            raise _bad_return(self, "step", out, "five dicts (observations, rewards, terminations, truncations, infos)")
+        obs, rew, term, trunc, infos = out
         return self._map_obs(obs), rew, term, trunc, infos
 
     def __str__(self) -> str:
@@ -153,9 +199,9 @@ class AECTransform(_TransformedSpaces, BaseWrapper):
         obs = self.env.observe(agent)
         try:
             f = self.transform.obs_fns[agent]
-        except KeyError:
-            raise _unknown_agent(self.transform.name, agent, self.transform.obs_fns) from None
-        return obs if f is None or obs is None else f(obs)
+            return obs if f is None or obs is None else f(obs)
+        except Exception as err:
+            raise obs_error(self.transform, {agent: obs}, err) from None
 
     def step(self, action: Any) -> None:
         """Transform the selected agent's action (``None`` for a done agent passes through)."""
@@ -176,3 +222,13 @@ def wrap(env: EnvT, transform: AgentTransform, parallel_cls: type = ParallelTran
     if isinstance(env, ParallelEnv):
         return parallel_cls(env, transform)
     return aec_cls(env, transform)
+
+
+def transform_chain(env: Any) -> list[AgentTransform]:
+    """The :class:`AgentTransform` of every wrapper around ``env``, innermost first."""
+    layers = []
+    while env is not None:
+        if isinstance(env, (ParallelTransform, AECTransform)):
+            layers.append(env.transform)
+        env = env.__dict__.get("env") or env.__dict__.get("aec_env")
+    return layers[::-1]

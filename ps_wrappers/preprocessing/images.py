@@ -15,6 +15,7 @@ import numpy as np
 from gymnasium import spaces
 
 from ps_wrappers.agent_indication import _channel_axis
+from ps_wrappers.space_padding import box_of
 
 __all__ = [
     "box_of","Channels", "ImageAxes", "check_channels", "check_positive_int", "image_axes", "round_to_int"]
@@ -95,7 +96,3 @@ def round_to_int(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
     np.clip(out, float(info.min), high, out=out)
     return out.astype(dtype)
 
-
-def box_of(low: np.ndarray, high: np.ndarray, dtype: Any) -> spaces.Box:
-    """A Box with these bounds in ``dtype`` (any numpy dtype or scalar type)."""
-    return spaces.Box(low, high, low.shape, np.dtype(dtype).type)  # type: ignore[arg-type]

@@ -28,7 +28,8 @@ from pettingzoo.utils.env import AECEnv, ParallelEnv
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
 from ps_wrappers.action_padding import InvalidActionMode
-from ps_wrappers.make_vec_env import AECMode, describe, prepare_env
+from ps_wrappers.construction import AECMode, describe, prepare_env
+from ps_wrappers.masks import env_mask_of
 from ps_wrappers.rllib.options import ID_KEY, MASK_KEY, OBS_KEY, OPTIONS, EnvFn, env_config
 from ps_wrappers.testing.checks import sample_valid_action
 
@@ -100,34 +101,30 @@ class PettingZooMultiAgentEnv(MultiAgentEnv):
                 f"to_rllib: env_fn returned {type(raw).__name__}, not a PettingZoo ParallelEnv or "
                 "AECEnv. For a module, pass `module.parallel_env` (the function), not the module."
             )
+        own = {a: raw.observation_space(a) for a in raw.possible_agents}
+        own_actions = {a: raw.action_space(a) for a in raw.possible_agents}
         env, self._turn_based = prepare_env(
             raw, pad=cfg["pad"], aec_mode=cfg["aec_mode"], invalid_action=cfg["invalid_action"]
         )
         self.pettingzoo_env = env
         self._mode: InvalidActionMode = cfg["invalid_action"]
-        layout, _, act_space, encoder, static = describe(env, agent_ids=False)
+        # The vec env's description of the slots: the same encoder, masks and action offsets, so
+        # RLlib and SB3 see the same features and the same valid actions.
+        spec = describe(env, agent_ids=False, images="flatten", own_spaces=own, own_actions=own_actions)
+        layout, encoder = spec.layout, spec.encoder
+        assert encoder is not None  # images="flatten": every observation is a feature row
         self._encoder = encoder
         self._nvec = np.asarray(layout.action_nvec, np.int64)
         self._offsets = np.concatenate([[0], np.cumsum(self._nvec)[:-1]]).astype(np.int64)
         self._discrete = layout.n_actions > 0
-        self._start: Any = 0
-        space = act_space
-        if isinstance(act_space, spaces.Discrete):  # RLlib's categorical actions start at 0
-            self._start = int(act_space.start)
-            space = spaces.Discrete(int(act_space.n))
-        elif isinstance(act_space, spaces.MultiDiscrete):
-            self._start = act_space.start.astype(np.int64)
-            space = spaces.MultiDiscrete(act_space.nvec)
-        self._static = {
-            a: (np.ones(layout.n_actions, np.float32) if m is None else m.astype(np.float32))
-            for a, m in zip(env.possible_agents, static)
-        }
+        self._start: Any = 0 if spec.action_offset is None else spec.action_offset
+        space = spec.action_space  # RLlib's categorical actions start at 0, as SB3's
+        self._agent_masks = dict(zip(spec.agents, spec.masks or ()))
+        self._static = {a: m.static.astype(np.float32) for a, m in self._agent_masks.items()}
         obs_entries: dict[str, spaces.Space] = {OBS_KEY: spaces.Box(encoder.low, encoder.high, (encoder.dim,), np.float32)}
         if self._discrete:
             obs_entries[MASK_KEY] = spaces.Box(0.0, 1.0, (layout.n_actions,), np.float32)
         obs_space = spaces.Dict(obs_entries)
-        obs_in = env.observation_space(env.possible_agents[0])
-        self._dynamic = isinstance(obs_in, spaces.Dict) and MASK_KEY in obs_in.spaces
         self.possible_agents = list(env.possible_agents)
         self.agents = []
         self.observation_spaces = {a: obs_space for a in self.possible_agents}
@@ -141,15 +138,16 @@ class PettingZooMultiAgentEnv(MultiAgentEnv):
 
     # --- observations ------------------------------------------------------------------------------
 
-    def _observe(self, agent: Any, obs: Any) -> dict[str, np.ndarray]:
+    def _observe(self, agent: Any, obs: Any, info: Any = None, acting: bool = True) -> dict[str, np.ndarray]:
         row = np.empty(self._encoder.dim, np.float32)
         self._encoder.write(obs, row)
         if not self._discrete:
             return {OBS_KEY: row}
-        if self._dynamic:
-            mask = np.asarray(self.pettingzoo_env.action_mask(agent), np.float32)
-        else:
+        found = env_mask_of(obs, info)  # the env's own mask is honoured whenever it appears
+        if found is None:
             mask = self._static[agent]
+        else:
+            mask = self._agent_masks[agent].combine(*found, require_valid=acting).astype(np.float32)
         self._masks[agent] = mask
         return {OBS_KEY: row, MASK_KEY: mask}
 
@@ -182,8 +180,8 @@ class PettingZooMultiAgentEnv(MultiAgentEnv):
             self.invalid_action_counts[agent] = self.invalid_action_counts.get(agent, 0) + 1
             action = sample_valid_action(self._action_space, mask > 0.5, self._rng)
             values = np.asarray(action).reshape(-1).astype(np.int64)
-        if values.size == 1 and isinstance(self._start, int):
-            return int(values[0]) + self._start
+        if values.size == 1 and np.ndim(self._start) == 0:
+            return int(values[0]) + int(self._start)
         return values + self._start
 
     def _check_keys(self, actions: Mapping[Any, Any]) -> None:
@@ -206,19 +204,16 @@ class PettingZooMultiAgentEnv(MultiAgentEnv):
         if self._turn_based:
             env.reset(seed=seed, options=options)
             self._skip_dead()
-            if not self._dynamic and any(MASK_KEY in i for i in env.infos.values()):
-                self._dynamic = True
             self.agents = self._ordered(env.agents)
             first = env.agent_selection
             self._to_act = [first]
-            return {first: self._observe(first, env.observe(first))}, {first: dict(env.infos.get(first, {}))}
+            info = env.infos.get(first, {})
+            return {first: self._observe(first, env.observe(first), info)}, {first: dict(info)}
         obs, infos = env.reset(seed=seed, options=options)
-        if not self._dynamic and self._discrete and any(MASK_KEY in i for i in infos.values()):
-            self._dynamic = True
         order = self._ordered(obs)
         self.agents = list(order)
         self._to_act = list(order)
-        return {a: self._observe(a, obs[a]) for a in order}, {a: dict(infos.get(a, {})) for a in order}
+        return {a: self._observe(a, obs[a], infos.get(a)) for a in order}, {a: dict(infos.get(a, {})) for a in order}
 
     def step(self, action_dict: dict) -> tuple[dict, dict, dict, dict, dict]:  # type: ignore[override]
         """Step the agents that were observed last; see the module docstring for what comes back."""
@@ -236,7 +231,7 @@ class PettingZooMultiAgentEnv(MultiAgentEnv):
                 "RLlib cannot continue an agent's episode after it ended. Give a respawned agent a "
                 "new id in the PettingZoo env (or use ps_wrappers.make_vec_env, which supports it)."
             )
-        out_obs = {a: self._observe(a, obs[a]) for a in order}
+        out_obs = {a: self._observe(a, obs[a], infos.get(a), not (term.get(a) or trunc.get(a))) for a in order}
         terminated = {a: bool(term.get(a, False)) for a in order}
         truncated = {a: bool(trunc.get(a, False)) and not terminated[a] for a in order}
         ended = [a for a in order if terminated[a] or truncated[a]]
@@ -260,7 +255,7 @@ class PettingZooMultiAgentEnv(MultiAgentEnv):
         for a in self._ordered(env.agents):
             if a in self._done or not (env.terminations[a] or env.truncations[a]):
                 continue
-            out_obs[a] = self._observe(a, env.observe(a))  # the final observation, for bootstrapping
+            out_obs[a] = self._observe(a, env.observe(a), env.infos.get(a), acting=False)  # final, for bootstrapping
             terminated[a] = bool(env.terminations[a])
             truncated[a] = bool(env.truncations[a]) and not terminated[a]
             infos[a] = dict(env.infos.get(a, {}))
@@ -270,7 +265,7 @@ class PettingZooMultiAgentEnv(MultiAgentEnv):
         self.agents = self._ordered(env.agents)
         if env.agents:
             nxt = env.agent_selection
-            out_obs[nxt] = self._observe(nxt, env.observe(nxt))
+            out_obs[nxt] = self._observe(nxt, env.observe(nxt), env.infos.get(nxt))
             infos[nxt] = dict(env.infos.get(nxt, {}))
             self._to_act = [nxt]
         else:

@@ -10,11 +10,16 @@ from ps_wrappers.testing.checks import (
 from ps_wrappers.testing.continuous_identity import ContinuousIdentityEnv
 from ps_wrappers.testing.envs import AgentIdentityEnv, DyingAgentsEnv, SpaceMapEnv
 from ps_wrappers.testing.grouped_env import GroupedAgentsEnv
+from ps_wrappers.testing.hostile import BENIGN_FAULTS, BREAKING_FAULTS, Fault, HostileEnv
 from ps_wrappers.testing.image_identity import ImageIdentityEnv
 from ps_wrappers.testing.memory_env import MemoryEnv
 from ps_wrappers.testing.slots import sample_slot_observations
 
 __all__ = [
+    "BENIGN_FAULTS",
+    "BREAKING_FAULTS",
+    "Fault",
+    "HostileEnv",
     "AECActionAudit",
     "AgentIdentityEnv",
     "ContinuousIdentityEnv",

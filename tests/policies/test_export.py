@@ -210,3 +210,25 @@ def test_classes_outside_the_allow_list_need_an_explicit_entry(tmp_path: Path) -
     with pytest.raises(TypeError, match="cannot store options\\['optimizer_kwargs'\\]\\['betas_fn'\\]"):
         model.policy.optimizer_kwargs["betas_fn"] = print
         export_policy(model, tmp_path / "again", classes={"my.Extractor": _Extractor})
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"agent_id": True, "id_input": "planes"}, {"mask_channels": True}],
+    ids=["FuPS+id planes", "SNP-PS channel masks"],
+)
+def test_image_slot_policies_export_and_act_identically(kwargs: dict, tmp_path: Path) -> None:
+    from gymnasium import spaces
+
+    from tests.policies.policy_test_utils import image_obs, image_space
+
+    cls = FullSharingPolicy if "agent_id" in kwargs else PrunedMaskPolicy
+    space = image_space((3, 9, 9))
+    policy = cls(space, spaces.Discrete(4), lambda _: 3e-4, **kwargs)
+    export_policy(policy, tmp_path)
+    loaded = load_exported_policy(tmp_path)
+    assert type(loaded.observation_space).__name__ == "SlotDict"
+    obs = image_obs(space, np.array([0, 1, 2, 2, 1]), seed=4)
+    np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0], policy.predict(obs, deterministic=True)[0])
+    for key, value in policy.state_dict().items():
+        torch.testing.assert_close(loaded.state_dict()[key], value)

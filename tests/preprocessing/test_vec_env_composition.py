@@ -17,6 +17,7 @@ import supersuit as ss
 from pettingzoo.butterfly import pistonball_v6
 from stable_baselines3 import PPO
 
+from policies import FullSharingPolicy
 from ps_wrappers import color_reduction, frame_stack, make_vec_env, resize
 
 
@@ -62,6 +63,8 @@ def test_slots_carry_the_preprocessed_frames(env_fn: Callable[[], Any]) -> None:
 
 def test_ppo_trains_on_the_one_line() -> None:
     venv = make_vec_env(ours, n_envs=1, seed=0)
-    model = PPO("MlpPolicy", venv, n_steps=4, batch_size=40, n_epochs=1, policy_kwargs={"net_arch": [8]}, seed=0)
+    assert venv.observation_space["image"].shape == (4, 84, 84)  # 4 stacked gray frames, channels first
+    model = PPO(FullSharingPolicy, venv, n_steps=4, batch_size=40, n_epochs=1, policy_kwargs={"net_arch": [8]}, seed=0)
     model.learn(2 * venv.num_envs * 4)
     assert model.num_timesteps == 2 * venv.num_envs * 4
+    assert model.rollout_buffer.observations["image"].dtype == np.uint8

@@ -241,8 +241,8 @@ def test_bad_arguments_raise_clear_errors() -> None:
 
 
 class _Corrupted(PettingZooMultiAgentEnv):
-    def _observe(self, agent: Any, obs: Any) -> dict[str, np.ndarray]:
-        out = super()._observe(agent, obs)
+    def _observe(self, agent: Any, obs: Any, info: Any = None, acting: bool = True) -> dict[str, np.ndarray]:
+        out = super()._observe(agent, obs, info, acting)
         return {**out, MASK_KEY: out[MASK_KEY] * 2.0}
 
 

@@ -59,11 +59,12 @@ def test_turn_based_game_alternates_acting_slots_without_illegal_moves() -> None
     obs = venv.reset()
     rng = np.random.default_rng(0)
     finished = 0
+    assert lay.is_image and lay.image_shape == (2, 3, 3)  # the 3x3x2 board is an image slot
     for _ in range(200):
-        acting = obs[:, lay.acting_index].reshape(2, 2)
+        acting = lay.acting(obs).reshape(2, 2)
         assert (acting.sum(1) == 1).all()  # exactly one player to move per board
-        waiting = obs[:, lay.acting_index] == 0
-        assert (obs[waiting][:, lay.mask_slice].sum(1) == 1).all()
+        waiting = lay.acting(obs) == 0
+        assert (lay.action_mask(obs)[waiting].sum(1) == 1).all()
         obs, rew, dones, infos = venv.step(random_masked_actions(venv, rng))
         finished += sum("episode" in i for i in infos)
         for i in np.flatnonzero(dones):

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from gymnasium import spaces
 from mpe2 import simple_spread_v3, simple_world_comm_v3
 from pettingzoo.butterfly import knights_archers_zombies_v11
 from pettingzoo.classic import tictactoe_v3
@@ -34,11 +35,13 @@ CONTINUOUS = {"multiwalker"}
 
 def _algo(name: str, venv: Any) -> Any:
     common = dict(seed=0, device="cpu")
+    # Image slots (tictactoe's 3x3x2 board is a rank-3 Box) are a Dict: SB3's MultiInputPolicy.
+    policy = "MultiInputPolicy" if isinstance(venv.observation_space, spaces.Dict) else "MlpPolicy"
     if name == "PPO":
-        return PPO("MlpPolicy", venv, n_steps=64, batch_size=128, n_epochs=2, **common)
+        return PPO(policy, venv, n_steps=64, batch_size=128, n_epochs=2, **common)
     if name == "A2C":
-        return A2C("MlpPolicy", venv, n_steps=8, **common)
-    return DQN("MlpPolicy", venv, learning_starts=200, buffer_size=5_000, train_freq=4, **common)
+        return A2C(policy, venv, n_steps=8, **common)
+    return DQN(policy, venv, learning_starts=200, buffer_size=5_000, train_freq=4, **common)
 
 
 CASES = [(algo, env) for env in ENVS for algo in ("PPO", "A2C", "DQN") if not (algo == "DQN" and env in CONTINUOUS)]
@@ -73,7 +76,7 @@ def test_maskable_ppo_never_needs_replacement_on_turn_based_game() -> None:
         return env
 
     venv = pw.make_vec_env(make, n_envs=2, seed=0)  # invalid_action="raise": masks are obeyed
-    model = MaskablePPO("MlpPolicy", venv, n_steps=64, batch_size=64, seed=0).learn(2_000)
+    model = MaskablePPO("MultiInputPolicy", venv, n_steps=64, batch_size=64, seed=0).learn(2_000)
     assert model.num_timesteps >= 2_000 and venv.invalid_action_counts == {}
     assert [v for a in audits for v in a.violations] == []
     result = pw.evaluate(model, tictactoe_v3.env, n_episodes=4)

@@ -186,7 +186,7 @@ def test_non_integer_discrete_action(action: Any) -> None:
 
 def test_action_mask_shorter_than_the_action_space() -> None:
     obs = {"a": spaces.Dict({"action_mask": spaces.Box(0, 1, (2,), np.int8)})}
-    with pytest.raises(ValueError, match=r"pad_actions: agent 'a' has an action_mask Box\(0, 1, \(2,\), int8\) of 2 entries but action space Discrete\(3\); the mask must have one entry per action"):
+    with pytest.raises(ValueError, match=r"pad_actions: agent 'a' has an action_mask Box\(0, 1, \(2,\), int8\) of 2 entries but action space Discrete\(3\) with 3 actions; the mask must have one entry per action"):
         pad_actions(env_of(obs, {"a": spaces.Discrete(3)}))
 
 

@@ -134,7 +134,8 @@ def test_info_action_mask_is_combined_with_the_padding_mask() -> None:
         """Puts the agent's own mask in ``info["action_mask"]`` (as lbforaging does)."""
 
         def _infos(self, agents: list) -> dict:
-            return {a: {"action_mask": np.array([1, 0, 1], np.int8)} for a in agents}
+            own = {"a": [1, 0, 1], "b": [1, 0, 1, 0, 0, 1]}  # the agent's own length
+            return {a: {"action_mask": np.array(own[a], np.int8)} for a in agents}
 
         def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
             obs, _ = super().reset(seed=seed)
@@ -149,7 +150,20 @@ def test_info_action_mask_is_combined_with_the_padding_mask() -> None:
     env.reset(seed=0)
     np.testing.assert_array_equal(env.action_mask("a"), [0, 1, 0, 1, 0, 0])
     np.testing.assert_array_equal(env.padding_mask("a"), [0, 1, 1, 1, 0, 0])
-    np.testing.assert_array_equal(env.action_mask("b"), [1, 0, 1, 0, 0, 0])
+    np.testing.assert_array_equal(env.action_mask("b"), [1, 0, 1, 0, 0, 1])
+
+
+def test_info_action_mask_of_the_wrong_length_is_refused() -> None:
+    class WrongMaskEnv(SpaceMapEnv):
+        def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
+            obs, _ = super().reset(seed=seed)
+            return obs, {a: {"action_mask": np.array([1, 0, 1], np.int8)} for a in self.agents}
+
+    acts = {"a": spaces.Discrete(3, start=1), "b": spaces.Discrete(6)}
+    env = pad_actions(WrongMaskEnv({a: BOX for a in acts}, acts))
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=r"pad_actions: agent 'b': its info\['action_mask'\] has 3 entries, but its action space Discrete\(6\) has 6 actions"):
+        env.action_mask("b")
 
 
 def test_homogeneous_agents_pass_through_untouched() -> None:
