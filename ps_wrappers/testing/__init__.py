@@ -7,15 +7,19 @@ from ps_wrappers.testing.checks import (
     check_parallel_env,
     sample_valid_action,
 )
+from ps_wrappers.testing.continuous_identity import ContinuousIdentityEnv
 from ps_wrappers.testing.envs import AgentIdentityEnv, DyingAgentsEnv, SpaceMapEnv
 from ps_wrappers.testing.grouped_env import GroupedAgentsEnv
+from ps_wrappers.testing.memory_env import MemoryEnv
 from ps_wrappers.testing.slots import sample_slot_observations
 
 __all__ = [
     "AECActionAudit",
     "AgentIdentityEnv",
+    "ContinuousIdentityEnv",
     "DyingAgentsEnv",
     "GroupedAgentsEnv",
+    "MemoryEnv",
     "ParallelActionAudit",
     "SpaceMapEnv",
     "action_audit",
