@@ -185,6 +185,8 @@ def describe(env: Any, agent_ids: bool) -> tuple[SlotLayout, SlotBox, spaces.Spa
         action_nvec=nvec,
         agent_ids=agent_ids,
         feature_shape=encoder.shape,
+        # Own Box action shapes of padded agents (policies keep padded dims out of SAC/TD3 losses).
+        action_shapes=env.box_action_shapes() if hasattr(env, "box_action_shapes") else (),
     )
     n_id = layout.n_agents
     low = np.concatenate([encoder.low, np.zeros(n_id + 1 + layout.n_actions, np.float32)])
