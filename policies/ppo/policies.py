@@ -37,7 +37,7 @@ from torch import nn
 from policies.core.action_masks import mask_scores
 from policies.core.heads import AgentConditionedMLP
 from policies.core.sb3 import SharingPolicyMixin, actor_output_dim
-from policies.methods.options import FullSharingOptions, PrunedMaskOptions, SelectiveSharingOptions
+from policies.methods.options import ActorCriticPruningOptions, FullSharingOptions, SelectiveSharingOptions
 from policies.sparse.mixin import SparseEvolutionMixin
 from ps_wrappers.layout import SlotLayout
 
@@ -302,7 +302,7 @@ class SelectiveSharingPolicy(SelectiveSharingOptions, SharingActorCriticPolicy):
         return self.cluster_of_agent
 
 
-class PrunedMaskPolicy(PrunedMaskOptions, SharingActorCriticPolicy):
+class PrunedMaskPolicy(ActorCriticPruningOptions, SharingActorCriticPolicy):
     """SNP-PS and AdaPS for PPO and A2C: one actor and one critic, a neuron mask per agent or cluster.
 
     Args:
@@ -319,18 +319,6 @@ class PrunedMaskPolicy(PrunedMaskOptions, SharingActorCriticPolicy):
         mask_seed: Seed of the masks (default: drawn from torch's RNG, i.e. from SB3's ``seed``).
         *args, **kwargs: SB3 ``ActorCriticPolicy`` arguments.
     """
-
-    _ratio_arguments = {"pi": "actor_pruning", "vf": "critic_pruning"}
-
-    def __init__(
-        self,
-        *args: Any,
-        actor_pruning: float | list[float] | tuple[float, ...] | None = None,
-        critic_pruning: float | list[float] | tuple[float, ...] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        self._ratios = {"pi": actor_pruning, "vf": critic_pruning}
-        super().__init__(*args, **kwargs)
 
 
 class SparseEvolvedPolicy(SparseEvolutionMixin, FullSharingPolicy):
