@@ -184,11 +184,12 @@ class _MaskMixin:
         is dropped before the env sees it); policies use it to keep padded dimensions out of
         log-probabilities and critics (:meth:`ps_wrappers.SlotLayout.real_action_mask`).
         """
-        own = [self.transform.inner_action_spaces[a] for a in self.env.possible_agents]
+        agents = self.env.possible_agents
+        own = [self.transform.inner_action_spaces[a] for a in agents]
         if not all(isinstance(space, spaces.Box) for space in own):
             return ()
-        padded = tuple(self.action_space(self.env.possible_agents[0]).shape)
-        shapes = tuple(tuple(int(d) for d in space.shape) for space in own)
+        padded = tuple(self.transform.action_spaces[agents[0]].shape or ())
+        shapes = tuple(tuple(int(d) for d in space.shape or ()) for space in own)
         return () if all(shape == padded for shape in shapes) else shapes
 
     def padding_mask(self, agent: Any) -> np.ndarray | None:

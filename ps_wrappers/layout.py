@@ -280,7 +280,8 @@ def real_action_mask(
                 f"the padded action shape {shape}; the layout and the action space must come from "
                 "the same ps_wrappers.make_vec_env"
             )
-        out[(i, *(slice(0, int(o)) for o in own))] = True
+        region: tuple[Any, ...] = (i, *(slice(0, int(o)) for o in own))
+        out[region] = True
     return out.reshape(len(agents), size)
 
 

@@ -39,15 +39,6 @@ class SharingOffPolicyMixin(SharingPolicyMixin):
     its actor in ``make_actor`` with :meth:`_actor_parts`.
     """
 
-    action_space: spaces.Box
-    activation_fn: type[nn.Module]
-    critic_kwargs: dict[str, Any]
-    share_features_extractor: bool
-    device: torch.device
-    actor: nn.Module
-    critic: AgentContinuousCritic
-    critic_target: AgentContinuousCritic
-
     def _setup_off_policy(
         self,
         observation_space: spaces.Space,
@@ -67,7 +58,7 @@ class SharingOffPolicyMixin(SharingPolicyMixin):
 
     def real_actions(self) -> RealActions:
         """A fresh :class:`RealActions` module (each agent's real action dimensions)."""
-        return RealActions(self.layout, self.action_space, type(self).__name__)
+        return RealActions(self.layout, self.action_space, type(self).__name__)  # type: ignore[attr-defined]
 
     def _actor_parts(
         self, kwargs: dict[str, Any], features_extractor: BaseFeaturesExtractor | None, out_dim: int
@@ -76,41 +67,42 @@ class SharingOffPolicyMixin(SharingPolicyMixin):
         net_kwargs = self._update_features_extractor(kwargs, features_extractor)  # type: ignore[attr-defined]
         extractor: SlotFeaturesExtractor = net_kwargs["features_extractor"]
         latent = extractor.latent_layout
-        head = self.sharing.head("pi", latent.feature_dim, list(net_kwargs["net_arch"]), out_dim, self.activation_fn)
+        activation = self.activation_fn  # type: ignore[attr-defined]
+        head = self.sharing.head("pi", latent.feature_dim, list(net_kwargs["net_arch"]), out_dim, activation)
         return net_kwargs, head, latent
 
     def make_critic(self, features_extractor: BaseFeaturesExtractor | None = None) -> AgentContinuousCritic:
         """``n_critics`` agent-conditioned Q heads (roles ``"qf0"``, ``"qf1"``, ...) on ``[trunk, action]``."""
-        kwargs = self._update_features_extractor(self.critic_kwargs, features_extractor)  # type: ignore[attr-defined]
+        policy: Any = self
+        kwargs = policy._update_features_extractor(policy.critic_kwargs, features_extractor)
         extractor: SlotFeaturesExtractor = kwargs["features_extractor"]
         latent = extractor.latent_layout
-        in_dim = latent.feature_dim + get_action_dim(self.action_space)
+        in_dim = latent.feature_dim + get_action_dim(policy.action_space)
         hidden = list(kwargs["net_arch"])
         heads = [
-            self.sharing.head(f"qf{k}", in_dim, hidden, 1, self.activation_fn) for k in range(int(kwargs["n_critics"]))
+            self.sharing.head(f"qf{k}", in_dim, hidden, 1, policy.activation_fn) for k in range(int(kwargs["n_critics"]))
         ]
         critic = AgentContinuousCritic(heads=heads, layout=latent, real_actions=self.real_actions(), **kwargs)
-        return critic.to(self.device)
+        return critic.to(policy.device)
 
     def sparse_networks(self) -> list[SparsePart]:
         """The actor (mirrored by TD3's actor target) and the critics (mirrored by the critic target).
 
         A features extractor shared with the actor belongs to the actor's topology only.
         """
-        actor_target = getattr(self, "actor_target", None)
+        policy: Any = self
+        actor_target = getattr(policy, "actor_target", None)
         actor_mirrors = (actor_target,) if isinstance(actor_target, nn.Module) else ()
-        shared = ("features_extractor",) if self.share_features_extractor else ()
+        shared = ("features_extractor",) if policy.share_features_extractor else ()
         return [
-            SparsePart("sparse_topology", self.actor, self.actor.optimizer, actor_mirrors),  # type: ignore[arg-type]
-            SparsePart(
-                "critic_sparse_topology", self.critic, self.critic.optimizer, (self.critic_target,), shared  # type: ignore[arg-type]
-            ),
+            SparsePart("sparse_topology", policy.actor, policy.actor.optimizer, actor_mirrors),
+            SparsePart("critic_sparse_topology", policy.critic, policy.critic.optimizer, (policy.critic_target,), shared),
         ]
 
     @property
     def critic_networks(self) -> list[AgentConditionedMLP]:
         """The online critics' head networks (``qf0``, ``qf1``, ...)."""
-        return list(self.critic.q_networks)  # type: ignore[arg-type]
+        return list(self.critic.q_networks)  # type: ignore[attr-defined]
 
     def _predict(self, observation: PyTorchObs, deterministic: bool = False) -> torch.Tensor:
         # Acting (``predict``, rollouts): refuse rescaled indicator segments here.
@@ -119,5 +111,5 @@ class SharingOffPolicyMixin(SharingPolicyMixin):
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()  # type: ignore[misc]
-        data.update(share_features_extractor=self.share_features_extractor, **self._method_kwargs())
+        data.update(share_features_extractor=self.share_features_extractor, **self._method_kwargs())  # type: ignore[attr-defined]
         return data

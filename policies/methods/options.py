@@ -21,6 +21,7 @@ from policies.methods.selective import SelectiveSharing
 
 __all__ = [
     "ActorCriticPruningOptions",
+    "ValuePruningOptions",
     "FullSharingOptions",
     "MethodOptions",
     "PrunedMaskOptions",
@@ -128,3 +129,13 @@ class ActorCriticPruningOptions(PrunedMaskOptions):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._ratio_arguments = {"pi": "actor_pruning", cls._critic_role: "critic_pruning"}
+
+
+class ValuePruningOptions(PrunedMaskOptions):
+    """SNP-PS / AdaPS options of a value-based family (DQN, QR-DQN): ``pruning`` (role ``"q"``)."""
+
+    _ratio_arguments = {"q": "pruning"}
+
+    def __init__(self, *args: Any, pruning: Ratios = None, **kwargs: Any) -> None:
+        self._ratios = {"q": pruning}
+        super().__init__(*args, **kwargs)

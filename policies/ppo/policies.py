@@ -37,7 +37,11 @@ from torch import nn
 from policies.core.action_masks import mask_scores
 from policies.core.heads import AgentConditionedMLP
 from policies.core.sb3 import SharingPolicyMixin, actor_output_dim
-from policies.methods.options import ActorCriticPruningOptions, FullSharingOptions, SelectiveSharingOptions
+from policies.methods.options import (
+    ActorCriticPruningOptions,
+    FullSharingOptions,
+    SelectiveSharingOptions,
+)
 from policies.sparse.mixin import SparseEvolutionMixin
 from ps_wrappers.layout import SlotLayout
 
@@ -190,7 +194,7 @@ class SharingActorCriticPolicy(SharingPolicyMixin, ActorCriticPolicy):
         log_std = None
         if groups is not None and isinstance(self.action_space, spaces.Box):
             log_std = ClusterLogStd(groups, n_out, self.log_std_init)
-        latent = self.latent_layout
+        latent = self._head_layout()
         self.mlp_extractor = SlotActorCriticExtractor(  # type: ignore[assignment]
             latent,
             self.sharing.head("pi", latent.feature_dim, pi_hidden, n_out, self.activation_fn),
@@ -198,6 +202,10 @@ class SharingActorCriticPolicy(SharingPolicyMixin, ActorCriticPolicy):
             mask_actions=latent.n_actions > 0,
             log_std=log_std,
         )
+
+    def _head_layout(self) -> SlotLayout:
+        """Layout of the rows the heads read (the features extractor's latent rows; see recurrent)."""
+        return self.latent_layout
 
     def _log_std_clusters(self) -> Any:
         """Cluster of each agent when each cluster has its own Box-action ``log_std``; ``None``: one."""

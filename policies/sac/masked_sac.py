@@ -42,7 +42,7 @@ class MaskedSAC(SAC):
 
     def __init__(self, *args: Any, target_entropy: str | float = "auto", **kwargs: Any) -> None:
         self.per_agent_target_entropy = isinstance(target_entropy, str) and target_entropy == "auto"
-        super().__init__(*args, target_entropy=target_entropy, **kwargs)
+        super().__init__(*args, target_entropy=target_entropy, **kwargs)  # type: ignore[misc]
 
     @property
     def target_entropy(self) -> Any:

@@ -35,7 +35,11 @@ from torch import nn
 from policies.core.continuous import RealActions, only_acting_actions
 from policies.core.heads import AgentConditionedMLP
 from policies.core.off_policy import SharingOffPolicyMixin
-from policies.methods.options import ActorCriticPruningOptions, FullSharingOptions, SelectiveSharingOptions
+from policies.methods.options import (
+    ActorCriticPruningOptions,
+    FullSharingOptions,
+    SelectiveSharingOptions,
+)
 from policies.sparse.mixin import SparseEvolutionMixin
 from ps_wrappers.layout import SlotLayout
 
@@ -94,7 +98,7 @@ class SharingSACActor(Actor):
         self.activation_fn = activation_fn
         self.log_std_init, self.use_expln, self.full_std, self.clip_mean = -3.0, False, True, 2.0
         self.action_dim = get_action_dim(action_space)
-        self.action_dist = SquashedDiagGaussianDistribution(self.action_dim)
+        self.action_dist = SquashedDiagGaussianDistribution(self.action_dim)  # type: ignore[assignment]
         self.policy_net = network
         self.layout = layout
         self.real_actions = real_actions
@@ -117,7 +121,7 @@ class SharingSACActor(Actor):
         Placeholder rows get log-probability 0 and detached actions (no actor gradient).
         """
         mean, log_std, one_hot, acting = self._params(obs)
-        dist = self.action_dist.proba_distribution(mean, log_std)
+        dist = self.action_dist.proba_distribution(mean, log_std)  # type: ignore[call-arg]
         gaussian = dist.distribution.rsample()
         actions = torch.tanh(gaussian)
         per_dim = dist.distribution.log_prob(gaussian) - torch.log(1 - actions**2 + self.action_dist.epsilon)

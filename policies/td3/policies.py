@@ -35,7 +35,11 @@ from torch import nn
 from policies.core.continuous import only_acting_actions
 from policies.core.heads import AgentConditionedMLP
 from policies.core.off_policy import SharingOffPolicyMixin
-from policies.methods.options import ActorCriticPruningOptions, FullSharingOptions, SelectiveSharingOptions
+from policies.methods.options import (
+    ActorCriticPruningOptions,
+    FullSharingOptions,
+    SelectiveSharingOptions,
+)
 from policies.sparse.mixin import SparseEvolutionMixin
 from ps_wrappers.layout import SlotLayout
 
