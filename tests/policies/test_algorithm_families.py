@@ -48,8 +48,16 @@ FAMILIES: list[tuple[Any, Any, bool, Callable[[Any], dict[str, Any]], dict[str, 
     (TRPO, ppo, False, lambda v: {"n_steps": 16, "batch_size": 48}, SMALL),
 ]
 CASES = [(algo, module, cont, akw, pkw, name) for algo, module, cont, akw, pkw in FAMILIES for name in FAMILY_NAMES]
+# FuPS+id and AdaPS are options of FullSharingPolicy and PrunedMaskPolicy: every family once each.
+CASES += [(algo, module, cont, akw, {**pkw, "agent_id": True}, "FullSharingPolicy") for algo, module, cont, akw, pkw in FAMILIES]
+CASES += [(algo, module, cont, akw, {**pkw, "method": "adaps"}, "PrunedMaskPolicy") for algo, module, cont, akw, pkw in FAMILIES]
 CASES += [(RecurrentPPO, recurrent, False, FAMILIES[3][3], FAMILIES[3][4], "PrunedMaskPolicy")]
 CASES += [(TRPO, ppo, True, FAMILIES[5][3], SMALL, "SelectiveSharingPolicy")]
+
+
+def _case_id(case: tuple[Any, ...]) -> str:
+    options = "+id" if case[4].get("agent_id") else ("-adaps" if case[4].get("method") == "adaps" else "")
+    return f"{case[0].__name__}-{'box' if case[2] else 'discrete'}-{case[5]}{options}"
 
 
 def _venv(continuous: bool, audits: list[Any]) -> Any:
@@ -85,7 +93,7 @@ def _act(model: Any, observations: list[np.ndarray], starts: list[np.ndarray]) -
 @pytest.mark.parametrize(
     ("algo", "module", "continuous", "algo_kwargs", "policy_kwargs", "name"),
     CASES,
-    ids=[f"{c[0].__name__}-{'box' if c[2] else 'discrete'}-{c[5]}" for c in CASES],
+    ids=[_case_id(c) for c in CASES],
 )
 def test_every_class_trains_acts_validly_and_round_trips(algo, module, continuous, algo_kwargs, policy_kwargs, name, tmp_path):
     cls = getattr(module, name)
