@@ -28,6 +28,7 @@ import argparse
 import json
 import multiprocessing as mp
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,8 @@ import numpy as np
 
 ENVS = ("multiwalker", "waterworld")
 ALGOS = ("ppo", "sac", "td3")
+RANDOM_EPISODES = 20
+"""Episodes per seed of the uniform-random reference (from the evaluation seeds on)."""
 
 
 @dataclass
@@ -48,9 +51,9 @@ class Args:
     """Algorithms: ``ppo``, ``sac``, ``td3``."""
     seeds: list[int] = field(default_factory=lambda: [0, 1])
     """Seeds; every (env, algorithm) is trained once per seed."""
-    multiwalker_steps: int = 100_000
+    multiwalker_steps: int = 90_000
     """Agent-steps of training per multiwalker run (all slots together)."""
-    waterworld_steps: int = 40_000
+    waterworld_steps: int = 36_000
     """Agent-steps of training per waterworld run."""
     n_envs: int = 4
     """Env copies per vec env."""
@@ -148,13 +151,34 @@ def _job(job: tuple[str, str, int, int, int, int]) -> dict[str, Any]:
     return run_one(*job)
 
 
-def table(runs: list[dict[str, Any]]) -> str:
+def random_baseline(env: str, seeds: list[int], episodes: int) -> float:
+    """Mean episode return per agent of uniform random actions, on the evaluation seeds of the runs."""
+    env_fn = make_env_fn(env)
+    returns = []
+    for seed in seeds:
+        game = env_fn()
+        for k in range(episodes):
+            game.reset(seed=10_000 + seed + k)
+            for agent in game.possible_agents:
+                game.action_space(agent).seed(10_000 + seed + k)
+            total = dict.fromkeys(game.possible_agents, 0.0)
+            while game.agents:
+                _, rewards, _, _, _ = game.step({a: game.action_space(a).sample() for a in game.agents})
+                for agent, reward in rewards.items():
+                    total[agent] += float(reward)
+            returns.append(float(np.mean(list(total.values()))))
+    return float(np.mean(returns))
+
+
+def table(runs: list[dict[str, Any]], random: dict[str, float] | None = None) -> str:
     """Markdown table: per (env, algorithm) the evaluation return (mean ± std over seeds) and costs."""
     lines = [
         "| env | algorithm | seeds | agent-steps | env episodes | eval return per agent | eval team return | train minutes |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     keys = sorted({(r["env"], r["algo"]) for r in runs}, key=lambda k: (ENVS.index(k[0]), ALGOS.index(k[1])))
+    for env, value in (random or {}).items():
+        lines.append(f"| {env} | uniform random actions ({RANDOM_EPISODES} episodes per seed) | | | | {value:.1f} | | |")
     for env, algo in keys:
         rs = [r for r in runs if r["env"] == env and r["algo"] == algo]
         agent = np.array([r["eval_per_agent"] for r in rs])
@@ -188,7 +212,10 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
                 t, ret = np.array(r["curve"]).T if r["curve"] else (np.zeros(1), np.zeros(1))
                 smooth = np.array([ret[max(0, i - 49) : i + 1].mean() for i in range(len(ret))])
                 curves.append(np.interp(grid, t, smooth, left=np.nan))
-            ax.plot(grid, np.nanmean(curves, axis=0), label=f"{algo.upper()} + FuPS ({len(rs)} seeds)")
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # bins before the first episode end
+                mean = np.nanmean(curves, axis=0)
+            ax.plot(grid, mean, label=f"{algo.upper()} + FuPS ({len(rs)} seeds)")
         ax.set_title(f"{env} (training episodes, per agent)")
         ax.set_xlabel("agent-steps")
         ax.set_ylabel("episode return per agent (moving average of 50)")
@@ -220,9 +247,12 @@ def main(args: Args) -> list[dict[str, Any]]:
                 runs = pool.map(_job, jobs, chunksize=1)
         else:
             runs = [_job(job) for job in jobs]
-    (out / "continuous_control.json").write_text(json.dumps({"args": asdict(args), "runs": runs}))
+    envs = [e for e in ENVS if any(r["env"] == e for r in runs)]
+    seeds = sorted({int(r["seed"]) for r in runs})
+    random = {env: random_baseline(env, seeds, RANDOM_EPISODES) for env in envs}
+    (out / "continuous_control.json").write_text(json.dumps({"args": asdict(args), "random": random, "runs": runs}))
     plot(runs, out / "continuous_control.png")
-    print(table(runs))
+    print(table(runs, random))
     return runs
 
 
