@@ -1,4 +1,4 @@
-"""Sharing policies for SB3's actor-critic algorithms (PPO, A2C).
+"""Sharing policies for SB3's actor-critic algorithms (PPO, A2C; sb3-contrib's TRPO).
 
 The actor and the critic are agent-conditioned networks (:mod:`policies.core.heads`) that include
 their output layers, so SePS can give every cluster its own heads; SB3's ``action_net`` and
