@@ -159,3 +159,17 @@ def test_share_features_extractor_is_saved_with_the_policy(tmp_path):
     assert policy.critic.features_extractor is policy.actor.features_extractor
     policy.save(tmp_path / "p")
     assert sac.FullSharingPolicy.load(tmp_path / "p").share_features_extractor
+
+
+def test_evolution_horizon_covers_actor_and_critics_with_td3_policy_delay():
+    from stable_baselines3 import TD3
+
+    from policies.sparse import set_evolution_horizon
+
+    env_fn = lambda: ContinuousIdentityEnv(n_agents=2, action_dims=[1, 2])  # noqa: E731
+    venv = ps_wrappers.make_vec_env(env_fn, n_envs=1, seed=0)
+    model = TD3(td3.SparseEvolvedPolicy, venv, learning_starts=100, policy_delay=2, policy_kwargs={"net_arch": [16]})
+    horizon = set_evolution_horizon(model, total_timesteps=1_100, end_fraction=1.0)
+    topologies = model.policy.sparse_topologies()
+    assert topologies["critic_sparse_topology"].t_end == 500  # (1100 - 100) agent-steps / 2 slots, one step each
+    assert topologies["sparse_topology"].t_end == horizon == 250  # the actor steps every policy_delay
