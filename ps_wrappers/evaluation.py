@@ -40,6 +40,9 @@ class SharedPolicy:
     Raises:
         ValueError: if the env's agents or spaces do not match what the model was trained on.
 
+    A recurrent policy (sb3-contrib's RecurrentPPO) keeps one LSTM state per agent between
+    :meth:`act` calls; call :meth:`reset` when a new episode starts.
+
     Example:
         >>> actor = SharedPolicy(model, env)                         # doctest: +SKIP
         >>> obs, infos = env.reset(seed=0)                           # doctest: +SKIP
@@ -98,6 +101,14 @@ class SharedPolicy:
         self.index = {a: j for j, a in enumerate(agents)}
         # sb3-contrib's maskable policies take masks as an argument; ours read them from the row.
         self._pass_masks = "action_masks" in inspect.signature(self.policy.predict).parameters
+        # Recurrent policies (sb3-contrib's RecurrentPPO): one LSTM state per agent, carried
+        # between calls and advanced only when the agent acts (as a vec-env slot's).
+        self._state_shape: tuple[int, ...] | None = getattr(self.policy, "lstm_hidden_state_shape", None)
+        self._states: dict[Any, tuple[np.ndarray, np.ndarray]] = {}
+
+    def reset(self) -> None:
+        """Forget the agents' recurrent states (a new episode; :func:`evaluate` calls it)."""
+        self._states.clear()
 
     def _row(self, agent: Any, obs: Any, info: dict | None, row: np.ndarray) -> None:
         lay = self.layout
@@ -128,7 +139,9 @@ class SharedPolicy:
             self._row(a, observations[a], (infos or {}).get(a), batch[k])
         if self.normalizer is not None:
             batch = np.asarray(self.normalizer.normalize_obs(batch), np.float32)
-        if self._pass_masks and self.layout.n_actions:
+        if self._state_shape is not None:
+            actions = self._predict_recurrent(agents, batch)
+        elif self._pass_masks and self.layout.n_actions:
             masks = batch[:, self.layout.mask_slice] > 0.5
             actions, _ = self.policy.predict(batch, deterministic=self.deterministic, action_masks=masks)
         else:
@@ -138,6 +151,17 @@ class SharedPolicy:
             f = self._act_fns.get(a)
             out[a] = actions[k] if f is None else f(actions[k])
         return out
+
+
+    def _predict_recurrent(self, agents: list[Any], batch: np.ndarray) -> np.ndarray:
+        zeros = np.zeros(self._state_shape or (), np.float32)
+        held = [self._states.get(a, (zeros, zeros)) for a in agents]
+        state = (np.concatenate([h for h, _ in held], axis=1), np.concatenate([c for _, c in held], axis=1))
+        starts = np.array([a not in self._states for a in agents])
+        actions, (h, c) = self.policy.predict(batch, state=state, episode_start=starts, deterministic=self.deterministic)
+        for k, a in enumerate(agents):
+            self._states[a] = (h[:, k : k + 1], c[:, k : k + 1])
+        return actions
 
 
 @dataclass
@@ -183,6 +207,7 @@ def evaluate(
         returns = dict.fromkeys(env.possible_agents, 0.0)
         length = 0
         s = None if seed is None else seed + k
+        actor.reset()
         if isinstance(env, ParallelEnv):
             obs, infos = env.reset(seed=s)
             while env.agents:

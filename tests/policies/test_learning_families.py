@@ -92,5 +92,8 @@ def test_memory_task_needs_the_recurrent_family(algo):
     score = _memory_score(model.learn(6_000))
     if algo == "RecurrentPPO":
         assert score > 0.9, f"RecurrentPPO with FuPS should remember the cue (optimum 1), got {score:.3f}"
+        # ps_wrappers.evaluate carries one LSTM state per agent across the episode, too.
+        result = ps_wrappers.evaluate(model, lambda: MemoryEnv(n_agents=2, n_cues=2, delay=4), n_episodes=16)
+        assert np.mean([np.mean(r) for r in result.agent_returns.values()]) > 0.9
     else:
         assert score < 0.65, f"a feed-forward policy cannot remember the cue (best 0.5), got {score:.3f}"
