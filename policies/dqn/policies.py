@@ -84,7 +84,7 @@ class ExplorationCheck:
                 f"{self.owner} is being trained by an algorithm that explores with action_space.sample(), "
                 "which ignores the action masks of this env: its warm-up and epsilon-greedy actions "
                 f"include invalid (padded or masked) actions. Train with policies.{self.algorithm_hint} "
-                f"instead, e.g. {self.algorithm_hint}({self.owner}, venv).",
+                f"instead, e.g. {self.algorithm_hint.rsplit('.', 1)[-1]}({self.owner}, venv).",
                 MaskedExplorationWarning,
                 stacklevel=3,
             )

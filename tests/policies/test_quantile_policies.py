@@ -23,7 +23,8 @@ def test_invalid_actions_have_masked_quantiles_and_are_never_greedy(name):
     policy = getattr(qrdqn, name)(slot_space(), spaces.Discrete(4), lr, n_quantiles=5, net_arch=[16])
     mask = np.array([[0, 1, 1, 0], [1, 0, 0, 0], [0, 0, 0, 1]] * 4)
     obs = slot_obs(policy.observation_space, np.arange(12) % 3, mask=mask)
-    quantiles = policy.quantile_net(obs)
+    with torch.no_grad():
+        quantiles = policy.quantile_net(obs)
     assert quantiles.shape == (12, 5, 4)
     invalid = torch.as_tensor(mask == 0)[:, None, :].expand_as(quantiles)
     assert bool((quantiles[invalid] == torch.finfo(torch.float32).min).all())
@@ -40,7 +41,7 @@ def test_stock_qrdqn_warns_to_use_masked_qrdqn_and_masked_qrdqn_does_not(world_c
     simple_world_comm_v3 = pytest.importorskip("mpe2.simple_world_comm_v3")
     venv = ps_wrappers.make_vec_env(simple_world_comm_v3.parallel_env, n_envs=1, seed=0, invalid_action="random_valid")
     kwargs = {"learning_starts": 24, "train_freq": 2, "seed": 0, "policy_kwargs": {"n_quantiles": 4, "net_arch": [16]}}
-    with pytest.warns(MaskedExplorationWarning, match=r"policies\.dqn\.MaskedQRDQN"):
+    with pytest.warns(MaskedExplorationWarning, match=r"policies\.dqn\.MaskedQRDQN instead, e\.g\. MaskedQRDQN\("):
         QRDQN(qrdqn.FullSharingPolicy, venv, **kwargs).learn(60)
     with warnings.catch_warnings():
         warnings.simplefilter("error", MaskedExplorationWarning)
