@@ -11,11 +11,19 @@ observations of :func:`ps_wrappers.make_vec_env`, so no option is required::
     PPO(PrunedMaskPolicy, venv).learn(100_000)            # SNP-PS
     MaskedDQN(FullSharingQPolicy, venv).learn(100_000)    # FuPS with masked exploration
 
+One sub-package per SB3 algorithm family, each exporting ``FullSharingPolicy``,
+``SelectiveSharingPolicy``, ``PrunedMaskPolicy`` and ``SparseEvolvedPolicy``:
+:mod:`policies.ppo` (PPO, A2C, TRPO), :mod:`policies.dqn` (DQN, QR-DQN), :mod:`policies.sac`,
+:mod:`policies.td3` (TD3, DDPG) and :mod:`policies.recurrent` (RecurrentPPO)::
+
+    from policies.sac import MaskedSAC, PrunedMaskPolicy
+    MaskedSAC(PrunedMaskPolicy, continuous_venv).learn(100_000)
+
 See ``docs/policies.md`` for the methods, their options and measured throughput.
 """
 
 
-from policies import dqn, ppo
+from policies import dqn, ppo, recurrent, sac, td3
 from policies._legacy import register_legacy_module_paths
 from policies.clustering import (
     ClusterResult,
@@ -158,12 +166,15 @@ __all__ = [
     "mellowmax",
     "parameter_table",
     "ppo",
+    "recurrent",
     "random_valid_actions",
     "resolve_clusters",
+    "sac",
     "set_evolution_horizon",
     "snp_ps_masks",
     "soft_mellowmax",
     "sparse_evolved",
+    "td3",
 ]
 
 register_legacy_module_paths()

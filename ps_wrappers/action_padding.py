@@ -173,6 +173,21 @@ class _MaskMixin:
         """Agent -> how many padded actions were replaced (``invalid_action='random_valid'``)."""
         return dict(self._guard.counts)
 
+    def box_action_shapes(self) -> tuple[tuple[int, ...], ...]:
+        """Each possible agent's own Box action shape, or ``()`` when no agent's Box was padded.
+
+        An agent's real action is the leading block of this shape in the padded action (the rest
+        is dropped before the env sees it); policies use it to keep padded dimensions out of
+        log-probabilities and critics (:meth:`ps_wrappers.SlotLayout.real_action_mask`).
+        """
+        agents = self.env.possible_agents
+        own = [self.transform.inner_action_spaces[a] for a in agents]
+        if not all(isinstance(space, spaces.Box) for space in own):
+            return ()
+        padded = tuple(self.transform.action_spaces[agents[0]].shape or ())
+        shapes = tuple(tuple(int(d) for d in space.shape or ()) for space in own)
+        return () if all(shape == padded for shape in shapes) else shapes
+
     def padding_mask(self, agent: Any) -> np.ndarray | None:
         """Boolean mask of ``agent``'s own actions in the padded space (None for Box / MultiBinary)."""
         return self._static_masks.get(agent)

@@ -127,6 +127,22 @@ def prepare_env(
     return env, turn_based
 
 
+def box_action_shapes(
+    agents: Sequence[Any], own_actions: dict[Any, spaces.Space], padded: spaces.Space
+) -> tuple[tuple[int, ...], ...]:
+    """Each agent's own Box action shape when Box actions were padded, else ``()`` (layout field).
+
+    An agent's real action is the leading block of its own shape in the padded action (the rest is
+    dropped before the env sees it); policies keep padded dimensions out of log-probabilities and
+    critics with it (:meth:`ps_wrappers.SlotLayout.real_action_mask`).
+    """
+    if not isinstance(padded, spaces.Box) or not all(isinstance(own_actions[a], spaces.Box) for a in agents):
+        return ()
+    shapes = tuple(tuple(int(d) for d in own_actions[a].shape or ()) for a in agents)
+    full = tuple(int(d) for d in padded.shape or ())
+    return () if all(shape == full for shape in shapes) else shapes
+
+
 def _zero_based(space: spaces.Space) -> tuple[spaces.Space, np.ndarray | None]:
     """The action space SB3 sees (discrete values from 0) and the offset back to the env's values."""
     if isinstance(space, spaces.Discrete):
@@ -186,6 +202,7 @@ def describe(
     masks = tuple(AgentMask.build(a, own_actions[a], act_space) for a in agents) if nvec else None
     low, high = _agent_bounds(agents, own_spaces, obs_space)
     sb3_actions, offset = _zero_based(act_space)
+    shapes = box_action_shapes(agents, own_actions, act_space)
     image = find_image(obs_space, images)
     observation_space: SlotBox | SlotDict
     encoder = None
@@ -198,6 +215,7 @@ def describe(
         layout: SlotLayout | ImageSlotLayout = ImageSlotLayout(
             image_shape=image.chw, image_dtype=str(np.dtype(image.space.dtype)), agents=names,
             n_actions=int(sum(nvec)), action_nvec=nvec, agent_ids=agent_ids, channels_last=image.channels_last,
+            action_shapes=shapes,
         )
         observation_space = SlotDict(chw, layout)  # type: ignore[arg-type]
         if chw.dtype == np.uint8 and int(np.argmin(chw.shape)) != 0:
@@ -212,7 +230,7 @@ def describe(
         encoder = make_encoder(obs_space)
         layout = SlotLayout(
             feature_dim=encoder.dim, agents=names, n_actions=int(sum(nvec)), action_nvec=nvec,
-            agent_ids=agent_ids, feature_shape=encoder.shape,
+            agent_ids=agent_ids, feature_shape=encoder.shape, action_shapes=shapes,
         )
         rest = layout.n_agents + 1 + layout.n_actions
         box_low = np.concatenate([np.minimum(encoder.low, 0), np.zeros(rest, np.float32)])

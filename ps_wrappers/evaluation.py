@@ -47,6 +47,9 @@ class SharedPolicy:
     Raises:
         ValueError: if the env's agents or spaces do not match what the model was trained on.
 
+    A recurrent policy (sb3-contrib's RecurrentPPO) keeps one LSTM state per agent between
+    :meth:`act` calls; call :meth:`reset` when a new episode starts.
+
     Example:
         >>> actor = SharedPolicy(model, env)                         # doctest: +SKIP
         >>> obs, infos = env.reset(seed=0)                           # doctest: +SKIP
@@ -105,6 +108,14 @@ class SharedPolicy:
         self.guard = ActionGuard(self.layout, invalid_action, 1, self.spec.action_offset)
         # sb3-contrib's maskable policies take masks as an argument; ours read them from the row.
         self._pass_masks = "action_masks" in inspect.signature(self.policy.predict).parameters
+        # Recurrent policies (sb3-contrib's RecurrentPPO): one LSTM state per agent, carried
+        # between calls and advanced only when the agent acts (as a vec-env slot's).
+        self._state_shape: tuple[int, ...] | None = getattr(self.policy, "lstm_hidden_state_shape", None)
+        self._states: dict[Any, tuple[np.ndarray, np.ndarray]] = {}
+
+    def reset(self) -> None:
+        """Forget the agents' recurrent states (a new episode; :func:`evaluate` calls it)."""
+        self._states.clear()
 
     def _transform(self, agent: Any, obs: Any) -> Any:
         for layer in self._layers:
@@ -152,12 +163,25 @@ class SharedPolicy:
         masks = self.buffers.masks[: len(agents)]
         if self.normalizer is not None:
             batch = np.asarray(self.normalizer.normalize_obs(batch), np.float32)
-        if self._pass_masks and self.layout.n_actions:
+        if self._state_shape is not None:
+            actions = self._predict_recurrent(agents, batch)
+        elif self._pass_masks and self.layout.n_actions:
             actions, _ = self.policy.predict(batch, deterministic=self.deterministic, action_masks=masks > 0)
         else:
             actions, _ = self.policy.predict(batch, deterministic=self.deterministic)
         actions, _ = self.guard.apply(masks, np.ones(len(agents)), actions, [str(a) for a in agents])
         return {a: self._action(a, actions[k]) for k, a in enumerate(agents)}
+
+
+    def _predict_recurrent(self, agents: list[Any], batch: np.ndarray) -> np.ndarray:
+        zeros = np.zeros(self._state_shape or (), np.float32)
+        held = [self._states.get(a, (zeros, zeros)) for a in agents]
+        state = (np.concatenate([h for h, _ in held], axis=1), np.concatenate([c for _, c in held], axis=1))
+        starts = np.array([a not in self._states for a in agents])
+        actions, (h, c) = self.policy.predict(batch, state=state, episode_start=starts, deterministic=self.deterministic)
+        for k, a in enumerate(agents):
+            self._states[a] = (h[:, k : k + 1], c[:, k : k + 1])
+        return actions
 
 
 @dataclass
@@ -203,6 +227,7 @@ def evaluate(
         returns = dict.fromkeys(env.possible_agents, 0.0)
         length = 0
         s = None if seed is None else seed + k
+        actor.reset()
         if isinstance(env, ParallelEnv):
             obs, infos = env.reset(seed=s)
             while env.agents:  # act for the live agents only (obs may hold terminal observations)

@@ -58,6 +58,7 @@ __all__ = [
     "agent_index_dtype",
     "get_flat_layout",
     "get_layout",
+    "real_action_mask",
 ]
 
 IMAGE_KEY = "image"
@@ -83,6 +84,11 @@ class SlotLayout:
         agent_ids: Whether the agent one-hot segment is present.
         feature_shape: Shape of the padded observation before flattening (for image-aware
             extractors); ``(feature_dim,)`` when it was not a single Box.
+        action_shapes: Each agent's own Box action shape when agents' Box action spaces were
+            padded to one larger Box (:func:`ps_wrappers.pad_actions` keeps the leading
+            ``action_shapes[i]`` block of a padded action and drops the rest); empty when every
+            dimension is real for every agent (same Box for all, or non-Box actions). See
+            :meth:`real_action_mask`.
     """
 
     feature_dim: int
@@ -91,6 +97,7 @@ class SlotLayout:
     action_nvec: tuple[int, ...] = ()
     agent_ids: bool = True
     feature_shape: tuple[int, ...] = ()
+    action_shapes: tuple[tuple[int, ...], ...] = ()
 
     @property
     def n_agents(self) -> int:
@@ -139,6 +146,13 @@ class SlotLayout:
     def is_image(self) -> bool:
         """False: features are a flat vector (see :class:`ImageSlotLayout`)."""
         return False
+
+    def real_action_mask(self, action_shape: tuple[int, ...]) -> np.ndarray:
+        """``[len(agents), prod(action_shape)]`` bool: which flattened Box action dims are real per agent.
+
+        See :func:`real_action_mask`.
+        """
+        return real_action_mask(self.action_shapes, self.agents, action_shape)
 
     def acting(self, obs: Any) -> Any:
         """Acting flag of each row, ``[...]`` (1.0 acting, 0.0 placeholder)."""
@@ -238,6 +252,40 @@ class SlotBox(spaces.Box):
         )
 
 
+def real_action_mask(
+    action_shapes: tuple[tuple[int, ...], ...], agents: tuple[str, ...], action_shape: tuple[int, ...]
+) -> np.ndarray:
+    """Which entries of a flattened padded Box action are real, per agent: ``[len(agents), A]`` bool.
+
+    Agent ``i``'s real entries are the leading ``action_shapes[i]`` block of the padded
+    ``action_shape`` (C order), the entries :func:`ps_wrappers.pad_actions` passes to the env; the
+    others are dropped by the env side. With no ``action_shapes`` every entry is real.
+
+    Raises:
+        ValueError: if the shapes do not fit inside ``action_shape`` or do not match the agents.
+    """
+    shape = tuple(int(d) for d in action_shape)
+    size = int(np.prod(shape)) if shape else 1
+    if not action_shapes:
+        return np.ones((len(agents), size), dtype=bool)
+    if len(action_shapes) != len(agents):
+        raise ValueError(
+            f"real_action_mask: {len(action_shapes)} action shapes for {len(agents)} agents {list(agents)}; "
+            "the layout's action_shapes must give one shape per agent"
+        )
+    out = np.zeros((len(agents), *shape), dtype=bool)
+    for i, (agent, own) in enumerate(zip(agents, action_shapes)):
+        if len(own) != len(shape) or any(o > p for o, p in zip(own, shape)):
+            raise ValueError(
+                f"real_action_mask: agent {agent!r} has action shape {tuple(own)}, which does not fit in "
+                f"the padded action shape {shape}; the layout and the action space must come from "
+                "the same ps_wrappers.make_vec_env"
+            )
+        region: tuple[Any, ...] = (i, *(slice(0, int(o)) for o in own))
+        out[region] = True
+    return out.reshape(len(agents), size)
+
+
 def agent_index_dtype(n_agents: int) -> type[np.unsignedinteger]:
     """Smallest unsigned integer dtype that holds the indices ``0 .. n_agents - 1``."""
     if n_agents <= 1 << 8:
@@ -271,6 +319,7 @@ class ImageSlotLayout:
         action_nvec: Sizes of the discrete action dimensions (as :class:`SlotLayout`).
         agent_ids: Whether the ``"agent"`` entry is present.
         channels_last: Whether the env emits its images channels last (the vec env transposes).
+        action_shapes: Each agent's own Box action shape (as :class:`SlotLayout`).
     """
 
     image_shape: tuple[int, int, int]
@@ -280,11 +329,16 @@ class ImageSlotLayout:
     action_nvec: tuple[int, ...] = ()
     agent_ids: bool = True
     channels_last: bool = True
+    action_shapes: tuple[tuple[int, ...], ...] = ()
 
     @property
     def is_image(self) -> bool:
         """True: features are a channels-first image."""
         return True
+
+    def real_action_mask(self, action_shape: tuple[int, ...]) -> np.ndarray:
+        """``[len(agents), prod(action_shape)]`` bool: the real Box action dims (:func:`real_action_mask`)."""
+        return real_action_mask(self.action_shapes, self.agents, action_shape)
 
     @property
     def n_agents(self) -> int:
@@ -409,6 +463,7 @@ class ImageSlotLayout:
             action_nvec=self.action_nvec,
             agent_ids=self.agent_ids,
             feature_shape=(int(feature_dim),),
+            action_shapes=self.action_shapes,
         )
 
 

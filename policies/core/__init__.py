@@ -2,6 +2,7 @@
 
 from policies.core.action_masks import MASKED_LOGIT, mask_scores, random_valid_actions
 from policies.core.cnn import GridCNN
+from policies.core.continuous import AgentContinuousCritic, RealActions, only_acting_actions
 from policies.core.extractor import SlotFeaturesExtractor
 from policies.core.heads import AgentConditionedMLP, NeuronMaskedMLP, RoutedMLP, SharedMLP
 from policies.core.trunks import (
@@ -15,16 +16,19 @@ from policies.core.trunks import (
 __all__ = [
     "MASKED_LOGIT",
     "AgentConditionedMLP",
+    "AgentContinuousCritic",
     "ChannelMaskedTrunk",
     "ExtractorTrunk",
     "GridCNN",
     "IndicatorPlanesTrunk",
     "NeuronMaskedMLP",
+    "RealActions",
     "RoutedMLP",
     "RoutedTrunk",
     "SharedMLP",
     "SlotFeaturesExtractor",
     "Trunk",
     "mask_scores",
+    "only_acting_actions",
     "random_valid_actions",
 ]

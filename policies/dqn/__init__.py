@@ -1,10 +1,15 @@
-"""Sharing policies for SB3's DQN, and :class:`MaskedDQN` (masked warm-up and epsilon exploration).
+"""Sharing policies for SB3's DQN and sb3-contrib's QR-DQN, with masked exploration.
 
 ``from policies.dqn import FullSharingPolicy`` gives the DQN policy of a method under the same
 name as in every family (``FullSharingPolicy``, ``SelectiveSharingPolicy``, ``PrunedMaskPolicy``,
-``SparseEvolvedPolicy``); the ``...QPolicy`` names are the same classes.
+``SparseEvolvedPolicy``); the ``...QPolicy`` names are the same classes. Train them with
+:class:`MaskedDQN` (or ``MASTDQN``). QR-DQN (masked quantiles): ``Quantile...Policy`` here, or the
+same names as every family in :mod:`policies.dqn.qrdqn` (``from policies.dqn.qrdqn import
+PrunedMaskPolicy``), trained with :class:`MaskedQRDQN`.
 """
 
+from policies.dqn import qrdqn
+from policies.dqn.exploration import MaskedExplorationMixin
 from policies.dqn.masked_dqn import MaskedDQN
 from policies.dqn.policies import (
     AgentQNetwork,
@@ -17,6 +22,17 @@ from policies.dqn.policies import (
     SparsePrunedMaskQPolicy,
     SparseSelectiveSharingQPolicy,
 )
+from policies.dqn.qrdqn import (
+    AgentQuantileNetwork,
+    MaskedQRDQN,
+    QuantileFullSharingPolicy,
+    QuantilePrunedMaskPolicy,
+    QuantileSelectiveSharingPolicy,
+    QuantileSparseEvolvedPolicy,
+    QuantileSparsePrunedMaskPolicy,
+    QuantileSparseSelectiveSharingPolicy,
+    SharingQuantilePolicy,
+)
 
 FullSharingPolicy = FullSharingQPolicy
 SelectiveSharingPolicy = SelectiveSharingQPolicy
@@ -25,17 +41,28 @@ SparseEvolvedPolicy = SparseEvolvedQPolicy
 
 __all__ = [
     "AgentQNetwork",
+    "AgentQuantileNetwork",
     "FullSharingPolicy",
     "FullSharingQPolicy",
     "MaskedDQN",
+    "MaskedExplorationMixin",
     "MaskedExplorationWarning",
+    "MaskedQRDQN",
     "PrunedMaskPolicy",
     "PrunedMaskQPolicy",
+    "QuantileFullSharingPolicy",
+    "QuantilePrunedMaskPolicy",
+    "QuantileSelectiveSharingPolicy",
+    "QuantileSparseEvolvedPolicy",
+    "QuantileSparsePrunedMaskPolicy",
+    "QuantileSparseSelectiveSharingPolicy",
     "SelectiveSharingPolicy",
     "SelectiveSharingQPolicy",
     "SharingQPolicy",
+    "SharingQuantilePolicy",
     "SparseEvolvedPolicy",
     "SparseEvolvedQPolicy",
     "SparsePrunedMaskQPolicy",
     "SparseSelectiveSharingQPolicy",
+    "qrdqn",
 ]

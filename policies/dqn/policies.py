@@ -33,12 +33,17 @@ from policies.core.action_masks import mask_scores
 from policies.core.extractor import SlotFeaturesExtractor
 from policies.core.heads import AgentConditionedMLP
 from policies.core.sb3 import SharingPolicyMixin
-from policies.methods.options import FullSharingOptions, PrunedMaskOptions, SelectiveSharingOptions
+from policies.methods.options import (
+    FullSharingOptions,
+    SelectiveSharingOptions,
+    ValuePruningOptions,
+)
 from policies.sparse.mixin import SparseEvolutionMixin
 from ps_wrappers.layout import SlotLayout
 
 __all__ = [
     "AgentQNetwork",
+    "ExplorationCheck",
     "FullSharingQPolicy",
     "MaskedExplorationWarning",
     "PrunedMaskQPolicy",
@@ -47,6 +52,7 @@ __all__ = [
     "SparseEvolvedQPolicy",
     "SparsePrunedMaskQPolicy",
     "SparseSelectiveSharingQPolicy",
+    "ValueSharingMixin",
 ]
 
 
@@ -54,7 +60,37 @@ class MaskedExplorationWarning(UserWarning):
     """A DQN without masked exploration trains a policy on an env whose masks exclude actions."""
 
 
-class AgentQNetwork(QNetwork):
+class ExplorationCheck:
+    """Warns once when a training batch shows that the algorithm explores without masks.
+
+    Mixed into the value networks (Q-network, quantile network): ``masked_exploration`` is set
+    by :class:`policies.MaskedDQN` / :class:`policies.dqn.MaskedQRDQN`; a forward pass in
+    training mode with autograd on (a gradient step) whose acting rows have masked-out actions
+    emits a :class:`MaskedExplorationWarning` otherwise.
+    """
+
+    owner: str
+    training: bool
+    masked_exploration: bool = False
+    _warned: bool = False
+    algorithm_hint: str = "MaskedDQN"
+
+    def _check_batch(self, acting: torch.Tensor, mask: torch.Tensor) -> None:
+        if not self.training or not torch.is_grad_enabled() or self.masked_exploration or self._warned:
+            return
+        if bool((mask[acting[:, 0] > 0.5] < 0.5).any()):
+            self._warned = True
+            warnings.warn(
+                f"{self.owner} is being trained by an algorithm that explores with action_space.sample(), "
+                "which ignores the action masks of this env: its warm-up and epsilon-greedy actions "
+                f"include invalid (padded or masked) actions. Train with policies.{self.algorithm_hint} "
+                f"instead, e.g. {self.algorithm_hint.rsplit('.', 1)[-1]}({self.owner}, venv).",
+                MaskedExplorationWarning,
+                stacklevel=3,
+            )
+
+
+class AgentQNetwork(ExplorationCheck, QNetwork):
     """SB3 ``QNetwork`` over slot observations: ``Q(o, agent, .)`` with invalid actions masked.
 
     Args:
@@ -92,22 +128,8 @@ class AgentQNetwork(QNetwork):
     def forward(self, obs: PyTorchObs) -> torch.Tensor:
         """Q-values ``[B, n]``; invalid actions get ``MASKED_LOGIT``."""
         features, one_hot, acting, mask = self.layout.split(self.extract_features(obs, self.features_extractor))
-        # A forward pass in training mode with autograd on is a DQN gradient step.
-        if self.training and torch.is_grad_enabled() and not self.masked_exploration and not self._warned:
-            self._check_exploration(acting, mask)
+        self._check_batch(acting, mask)  # a forward pass in training mode with autograd on is a gradient step
         return mask_scores(self.q_net(features, one_hot), mask)
-
-    def _check_exploration(self, acting: torch.Tensor, mask: torch.Tensor) -> None:
-        if bool((mask[acting[:, 0] > 0.5] < 0.5).any()):
-            self._warned = True
-            warnings.warn(
-                f"{self.owner} is being trained by a DQN that explores with action_space.sample(), "
-                "which ignores the action masks of this env: its warm-up and epsilon-greedy actions "
-                "include invalid (padded or masked) actions. Train with policies.MaskedDQN instead "
-                f"of stable_baselines3.DQN, e.g. MaskedDQN({self.owner}, venv).",
-                MaskedExplorationWarning,
-                stacklevel=2,
-            )
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
@@ -115,7 +137,55 @@ class AgentQNetwork(QNetwork):
         return data
 
 
-class SharingQPolicy(SharingPolicyMixin, DQNPolicy):
+class ValueSharingMixin(SharingPolicyMixin):
+    """What the sharing policies of value-based algorithms (DQN, QR-DQN) have in common.
+
+    Discrete actions, the indicator check where the policy acts, ``masked_exploration`` on the
+    online and target networks, and the method options saved with the policy.
+    """
+
+    def _setup_value_sharing(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        features_extractor_class: type | None,
+        features_extractor_kwargs: dict[str, Any] | None,
+        algorithm: str,
+    ) -> None:
+        if not isinstance(action_space, spaces.Discrete):
+            raise TypeError(
+                f"{type(self).__name__}: {algorithm} needs a Discrete action space, got {action_space!r}; use the "
+                "actor-critic policies (policies.ppo, policies.sac, policies.td3) for MultiDiscrete or Box actions"
+            )
+        self._setup_sharing(observation_space, action_space, features_extractor_class, features_extractor_kwargs)
+
+    def _value_networks(self) -> tuple[ExplorationCheck, ...]:
+        """The online and target value networks."""
+        raise NotImplementedError
+
+    def _predict(self, obs: PyTorchObs, deterministic: bool = True) -> torch.Tensor:
+        # Acting (``predict``, rollouts): refuse rescaled indicator segments here; batches
+        # drawn from the replay buffer are the same rows, already checked when they were acted on.
+        self._check_acting_rows(obs)
+        return super()._predict(obs, deterministic)  # type: ignore[misc]
+
+    @property
+    def masked_exploration(self) -> bool:
+        """Whether the training algorithm samples random actions among valid ones only."""
+        return self._value_networks()[0].masked_exploration
+
+    @masked_exploration.setter
+    def masked_exploration(self, value: bool) -> None:
+        for network in self._value_networks():
+            network.masked_exploration = bool(value)
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()  # type: ignore[misc]
+        data.update(self._method_kwargs())
+        return data
+
+
+class SharingQPolicy(ValueSharingMixin, DQNPolicy):
     """``DQNPolicy`` whose Q-network (and target) is an agent-conditioned network.
 
     Takes SB3's ``DQNPolicy`` arguments (defaults: ``net_arch=[64, 64]``, ReLU). The action space
@@ -144,16 +214,12 @@ class SharingQPolicy(SharingPolicyMixin, DQNPolicy):
         features_extractor_kwargs: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        owner = type(self).__name__
-        if not isinstance(action_space, spaces.Discrete):
-            raise TypeError(
-                f"{owner}: DQN needs a Discrete action space, got {action_space!r}; use the "
-                "actor-critic policies (PPO, A2C) for MultiDiscrete or Box actions"
-            )
-        self._setup_sharing(observation_space, action_space, features_extractor_class, features_extractor_kwargs)
+        self._setup_value_sharing(
+            observation_space, action_space, features_extractor_class, features_extractor_kwargs, "DQN"
+        )
         super().__init__(
             observation_space,
-            action_space,
+            action_space,  # type: ignore[arg-type]
             lr_schedule,
             features_extractor_class=features_extractor_class,  # type: ignore[arg-type]
             features_extractor_kwargs=features_extractor_kwargs,
@@ -184,31 +250,13 @@ class SharingQPolicy(SharingPolicyMixin, DQNPolicy):
     def _post_build(self) -> None:
         """Subclass hook called at the end of ``_build``, once ``self.optimizer`` exists."""
 
-    def _predict(self, obs: PyTorchObs, deterministic: bool = True) -> torch.Tensor:
-        # Acting (``predict``, DQN's rollouts): refuse rescaled indicator segments here; batches
-        # drawn from the replay buffer are the same rows, already checked when they were acted on.
-        self._check_acting_rows(obs)
-        return super()._predict(obs, deterministic)
+    def _value_networks(self) -> tuple[ExplorationCheck, ...]:
+        return (self.q_net, self.q_net_target)
 
     @property
     def q_network(self) -> AgentConditionedMLP:
         """The online agent-conditioned network."""
         return self.q_net.q_net  # type: ignore[return-value]
-
-    @property
-    def masked_exploration(self) -> bool:
-        """Whether the training algorithm samples random actions among valid ones only."""
-        return self.q_net.masked_exploration
-
-    @masked_exploration.setter
-    def masked_exploration(self, value: bool) -> None:
-        self.q_net.masked_exploration = bool(value)
-        self.q_net_target.masked_exploration = bool(value)
-
-    def _get_constructor_parameters(self) -> dict[str, Any]:
-        data = super()._get_constructor_parameters()
-        data.update(self._method_kwargs())
-        return data
 
 
 class FullSharingQPolicy(FullSharingOptions, SharingQPolicy):
@@ -231,7 +279,7 @@ class SelectiveSharingQPolicy(SelectiveSharingOptions, SharingQPolicy):
     """
 
 
-class PrunedMaskQPolicy(PrunedMaskOptions, SharingQPolicy):
+class PrunedMaskQPolicy(ValuePruningOptions, SharingQPolicy):
     """SNP-PS and AdaPS for DQN: one Q-network, a neuron mask per agent or per cluster.
 
     Args:
@@ -242,14 +290,6 @@ class PrunedMaskQPolicy(PrunedMaskOptions, SharingQPolicy):
             :class:`policies.PrunedMaskPolicy`.
         *args, **kwargs: SB3 ``DQNPolicy`` arguments.
     """
-
-    _ratio_arguments = {"q": "pruning"}
-
-    def __init__(
-        self, *args: Any, pruning: float | list[float] | tuple[float, ...] | None = None, **kwargs: Any
-    ) -> None:
-        self._ratios = {"q": pruning}
-        super().__init__(*args, **kwargs)
 
 
 class SparseEvolvedQPolicy(SparseEvolutionMixin, FullSharingQPolicy):

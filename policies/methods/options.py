@@ -19,7 +19,14 @@ from policies.methods.masks import ADAPS_THRESHOLD
 from policies.methods.pruned import PrunedMask, Ratios
 from policies.methods.selective import SelectiveSharing
 
-__all__ = ["FullSharingOptions", "MethodOptions", "PrunedMaskOptions", "SelectiveSharingOptions"]
+__all__ = [
+    "ActorCriticPruningOptions",
+    "ValuePruningOptions",
+    "FullSharingOptions",
+    "MethodOptions",
+    "PrunedMaskOptions",
+    "SelectiveSharingOptions",
+]
 
 
 class MethodOptions:
@@ -97,3 +104,38 @@ class PrunedMaskOptions(MethodOptions):
         options = self.sharing.options()
         pruning = options.pop("pruning")
         return {**options, **{self._ratio_arguments[role]: value for role, value in pruning.items()}}
+
+
+class ActorCriticPruningOptions(PrunedMaskOptions):
+    """SNP-PS / AdaPS options of an actor-critic family: ``actor_pruning`` and ``critic_pruning``.
+
+    ``actor_pruning`` sets the ratios of role ``"pi"``, ``critic_pruning`` those of the family's
+    critic role (class attribute ``_critic_role``: ``"vf"`` for PPO / A2C / RecurrentPPO, ``"qf"``
+    for the twin Q critics of SAC / TD3, every ``"qf<k>"`` alike).
+    """
+
+    _critic_role: ClassVar[str] = "vf"
+
+    def __init__(
+        self,
+        *args: Any,
+        actor_pruning: Ratios = None,
+        critic_pruning: Ratios = None,
+        **kwargs: Any,
+    ) -> None:
+        self._ratios = {"pi": actor_pruning, self._critic_role: critic_pruning}
+        super().__init__(*args, **kwargs)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._ratio_arguments = {"pi": "actor_pruning", cls._critic_role: "critic_pruning"}
+
+
+class ValuePruningOptions(PrunedMaskOptions):
+    """SNP-PS / AdaPS options of a value-based family (DQN, QR-DQN): ``pruning`` (role ``"q"``)."""
+
+    _ratio_arguments = {"q": "pruning"}
+
+    def __init__(self, *args: Any, pruning: Ratios = None, **kwargs: Any) -> None:
+        self._ratios = {"q": pruning}
+        super().__init__(*args, **kwargs)

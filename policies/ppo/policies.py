@@ -1,4 +1,4 @@
-"""Sharing policies for SB3's actor-critic algorithms (PPO, A2C).
+"""Sharing policies for SB3's actor-critic algorithms (PPO, A2C; sb3-contrib's TRPO).
 
 The actor and the critic are agent-conditioned networks (:mod:`policies.core.heads`) that include
 their output layers, so SePS can give every cluster its own heads; SB3's ``action_net`` and
@@ -37,7 +37,11 @@ from torch import nn
 from policies.core.action_masks import mask_scores
 from policies.core.heads import AgentConditionedMLP
 from policies.core.sb3 import SharingPolicyMixin, actor_output_dim
-from policies.methods.options import FullSharingOptions, PrunedMaskOptions, SelectiveSharingOptions
+from policies.methods.options import (
+    ActorCriticPruningOptions,
+    FullSharingOptions,
+    SelectiveSharingOptions,
+)
 from policies.sparse.mixin import SparseEvolutionMixin
 from ps_wrappers.layout import SlotLayout
 
@@ -190,7 +194,7 @@ class SharingActorCriticPolicy(SharingPolicyMixin, ActorCriticPolicy):
         log_std = None
         if groups is not None and isinstance(self.action_space, spaces.Box):
             log_std = ClusterLogStd(groups, n_out, self.log_std_init)
-        latent = self.latent_layout
+        latent = self._head_layout()
         self.mlp_extractor = SlotActorCriticExtractor(  # type: ignore[assignment]
             latent,
             self.sharing.head("pi", latent.feature_dim, pi_hidden, n_out, self.activation_fn),
@@ -198,6 +202,10 @@ class SharingActorCriticPolicy(SharingPolicyMixin, ActorCriticPolicy):
             mask_actions=latent.n_actions > 0,
             log_std=log_std,
         )
+
+    def _head_layout(self) -> SlotLayout:
+        """Layout of the rows the heads read (the features extractor's latent rows; see recurrent)."""
+        return self.latent_layout
 
     def _log_std_clusters(self) -> Any:
         """Cluster of each agent when each cluster has its own Box-action ``log_std``; ``None``: one."""
@@ -307,7 +315,7 @@ class SelectiveSharingPolicy(SelectiveSharingOptions, SharingActorCriticPolicy):
         return self.cluster_of_agent
 
 
-class PrunedMaskPolicy(PrunedMaskOptions, SharingActorCriticPolicy):
+class PrunedMaskPolicy(ActorCriticPruningOptions, SharingActorCriticPolicy):
     """SNP-PS and AdaPS for PPO and A2C: one actor and one critic, a neuron mask per agent or cluster.
 
     Args:
@@ -328,18 +336,6 @@ class PrunedMaskPolicy(PrunedMaskOptions, SharingActorCriticPolicy):
             convolution; default 0.1).
         *args, **kwargs: SB3 ``ActorCriticPolicy`` arguments.
     """
-
-    _ratio_arguments = {"pi": "actor_pruning", "vf": "critic_pruning"}
-
-    def __init__(
-        self,
-        *args: Any,
-        actor_pruning: float | list[float] | tuple[float, ...] | None = None,
-        critic_pruning: float | list[float] | tuple[float, ...] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        self._ratios = {"pi": actor_pruning, "vf": critic_pruning}
-        super().__init__(*args, **kwargs)
 
 
 class SparseEvolvedPolicy(SparseEvolutionMixin, FullSharingPolicy):

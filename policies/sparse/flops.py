@@ -214,6 +214,33 @@ class FlopsReport:
         }
 
 
+def _is_off_policy_actor_critic(policy: Any) -> bool:
+    return isinstance(getattr(policy, "actor", None), nn.Module) and isinstance(getattr(policy, "critic", None), nn.Module)
+
+
+def _off_policy_costs(
+    policy: Any, batch_size: int, where: dict[int, int]
+) -> tuple[float, float, float, float, float, list[LayerCost]]:
+    """SAC / TD3 / DDPG: ``(infer, infer_dense, train, train_dense, dense forward, layer costs)``.
+
+    Acting is one actor forward. A gradient step is the critic update (forward and backward,
+    ``3 F_c``), the target (next actions ``F_a`` and target critics ``F_c'``) and the actor update
+    through the critics (``3 (F_a + F_c)``).
+    """
+    actor, critic = policy.actor, policy.critic
+    target = getattr(policy, "critic_target", None) or critic
+    nets = [m for m in (actor, critic, getattr(policy, "critic_target", None), getattr(policy, "actor_target", None)) if m is not None]
+
+    def step(dense: bool) -> float:
+        f_a, f_c, f_t = (forward_flops(m, dense, where) for m in (actor, critic, target))
+        return batch_size * (3 * f_c + f_a + f_t + 3 * (f_a + f_c))
+
+    dense_forward = forward_flops(actor, True, where) + forward_flops(critic, True, where)
+    costs = [c for m in nets for c in layer_costs(m, positions=where)]
+    infer, infer_dense = forward_flops(actor, False, where), forward_flops(actor, True, where)
+    return infer, infer_dense, step(False), step(True), dense_forward, costs
+
+
 def flops_report(
     model: Any,
     batch_size: int | None = None,
@@ -221,6 +248,9 @@ def flops_report(
 ) -> FlopsReport:
     """FLOPs and model size of an SB3 model or policy, relative to its dense counterpart.
 
+    Off-policy actor-critics (SAC, TD3, DDPG: ``actor`` and ``critic``): inference is one actor
+    forward; a gradient step is ``B (3 F_c + F_a + F_c' + 3 (F_a + F_c))`` (critic update, target,
+    actor update through the critics); model size counts actor, critics and targets.
     DQN-like policies (with ``q_net`` and ``q_net_target``): inference is one ``q_net`` forward;
     training per gradient step is ``B (h F_target + 3 F)`` (Eqs. 14-17, ``h`` =
     ``target_evaluations``); model size counts both networks (Table 6, ``2 M``). Actor-critic
@@ -253,9 +283,12 @@ def flops_report(
     interval = (
         getattr(topology, "update_interval", None) if getattr(topology, "evolve", False) else None
     )
-    q_net = getattr(policy, "q_net", None)
-    q_target = getattr(policy, "q_net_target", None)
-    if isinstance(q_net, nn.Module) and isinstance(q_target, nn.Module):
+    # DQN's Q-network or QR-DQN's quantile network, and its target.
+    q_net = getattr(policy, "q_net", None) or getattr(policy, "quantile_net", None)
+    q_target = getattr(policy, "q_net_target", None) or getattr(policy, "quantile_net_target", None)
+    if _is_off_policy_actor_critic(policy):
+        infer, infer_dense, train, train_dense, dense, costs = _off_policy_costs(policy, batch_size, where)
+    elif isinstance(q_net, nn.Module) and isinstance(q_target, nn.Module):
         flops, dense = forward_flops(q_net, positions=where), forward_flops(q_net, True, where)
         t_flops, t_dense = forward_flops(q_target, positions=where), forward_flops(q_target, True, where)
         infer, infer_dense = flops, dense
@@ -264,11 +297,11 @@ def flops_report(
         costs = layer_costs(q_net, positions=where) + layer_costs(q_target, positions=where)
     else:
         costs = layer_costs(policy, positions=where)
-        actor = layer_costs(policy, skip=_CRITIC_PARTS, positions=where) or costs
+        acting = layer_costs(policy, skip=_CRITIC_PARTS, positions=where) or costs
         flops = sum(c.flops for c in costs)
         dense = sum(c.dense_flops for c in costs)
-        infer = sum(c.flops for c in actor)
-        infer_dense = sum(c.dense_flops for c in actor)
+        infer = sum(c.flops for c in acting)
+        infer_dense = sum(c.dense_flops for c in acting)
         train, train_dense = 3 * batch_size * flops, 3 * batch_size * dense
     if interval:
         train += 2 * batch_size * dense / interval

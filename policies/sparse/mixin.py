@@ -6,6 +6,9 @@ built its networks and optimizer (``_build``), it attaches a
 ``nn.Linear``, Erdos-Renyi densities, exact zeros, masked optimizer state, and RigL evolution driven
 by the optimizer's step hook, so no callback is needed. For a DQN policy the target network is the
 topology's mirror: it gets the same masks and is multiplied by them before each forward pass.
+Families with several optimizers (SAC, TD3: actor and critics) name their parts in a
+``sparse_networks()`` method (a list of :class:`SparsePart`): one topology per optimizer, each
+target network the mirror of its online network.
 
 Everything the topology needs is a constructor argument or a buffer, so ``model.save`` /
 ``Algorithm.load`` (and policy-only ``save`` / ``load``) restore masks and schedule position.
@@ -14,13 +17,14 @@ Everything the topology needs is a constructor argument or a buffer, so ``model.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
+import torch
 from torch import nn
 
 from policies.sparse.topology import SparseTopology
 
-__all__ = ["SPARSE_DEFAULTS", "SparseEvolutionMixin", "sparse_evolved"]
+__all__ = ["SPARSE_DEFAULTS", "SparseEvolutionMixin", "SparsePart", "default_sparse_networks", "sparse_evolved"]
 
 SPARSE_DEFAULTS: dict[str, Any] = {
     "sparsity": 0.9,
@@ -33,6 +37,36 @@ SPARSE_DEFAULTS: dict[str, Any] = {
     "sparse_exclude": (),
 }
 """Defaults of the sparse policy kwargs (MAST section 4.1 and Table 4; RigL for ``T_end``)."""
+
+
+class SparsePart(NamedTuple):
+    """One sparse network of a policy: a root module, its optimizer, and the copies that mirror it.
+
+    Attributes:
+        attribute: Policy attribute the :class:`SparseTopology` is stored in (``"sparse_topology"``
+            for the acting network, e.g. ``"critic_sparse_topology"`` for SAC's critics).
+        root: Module whose layers become sparse.
+        optimizer: Its optimizer (drives masking and evolution).
+        mirrors: Target networks with the same layer names (same masks, masked before forward).
+        exclude: Layer-name substrings left to another part (e.g. a features extractor shared
+            with the actor).
+    """
+
+    attribute: str
+    root: nn.Module
+    optimizer: torch.optim.Optimizer
+    mirrors: tuple[nn.Module, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+
+def default_sparse_networks(policy: nn.Module) -> list[SparsePart]:
+    """The sparse part of an SB3 policy with one optimizer: the Q-network (mirrored by its target) or the whole policy."""
+    q_net = getattr(policy, "q_net", None)
+    q_target = getattr(policy, "q_net_target", None)
+    optimizer = policy.optimizer  # type: ignore[union-attr]
+    if isinstance(q_net, nn.Module) and isinstance(q_target, nn.Module):
+        return [SparsePart("sparse_topology", q_net, optimizer, (q_target,))]  # type: ignore[arg-type]
+    return [SparsePart("sparse_topology", policy, optimizer)]  # type: ignore[arg-type]
 
 
 class SparseEvolutionMixin:
@@ -88,21 +122,27 @@ class SparseEvolutionMixin:
 
     def _build_sparse_topology(self) -> None:
         options = dict(self.sparse_options)
-        exclude = options.pop("sparse_exclude")
-        q_net = getattr(self, "q_net", None)
-        q_target = getattr(self, "q_net_target", None)
-        if isinstance(q_net, nn.Module) and isinstance(q_target, nn.Module):
-            root, mirrors = q_net, (q_target,)
-        else:
-            root, mirrors = self, ()  # type: ignore[assignment]
-        self.sparse_topology = SparseTopology(
-            root,  # type: ignore[arg-type]
-            self.optimizer,  # type: ignore[attr-defined]
-            exclude=exclude,
-            mirrors=mirrors,
-            owner=type(self).__name__,
-            **options,
-        )
+        exclude = tuple(options.pop("sparse_exclude"))
+        family = getattr(self, "sparse_networks", None)
+        parts = family() if callable(family) else default_sparse_networks(self)  # type: ignore[arg-type]
+        for part in parts:
+            setattr(
+                self,
+                part.attribute,
+                SparseTopology(
+                    part.root,
+                    part.optimizer,
+                    exclude=exclude + part.exclude,
+                    mirrors=part.mirrors,
+                    owner=type(self).__name__,
+                    **options,
+                ),
+            )
+
+    def sparse_topologies(self) -> dict[str, SparseTopology]:
+        """Every topology of the policy by attribute name (``sparse_topology`` first)."""
+        children = self.named_children()  # type: ignore[attr-defined]
+        return {name: m for name, m in children if isinstance(m, SparseTopology)}
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()  # type: ignore[misc]

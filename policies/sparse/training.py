@@ -23,6 +23,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.type_aliases import TrainFrequencyUnit
+from torch import nn
 
 from policies.sparse.flops import flops_report
 from policies.sparse.topology import SparseTopology
@@ -31,14 +32,27 @@ __all__ = [
     "SparseMetricsCallback",
     "expected_optimizer_steps",
     "set_evolution_horizon",
+    "sparse_topologies_of",
     "sparse_topology_of",
 ]
 
 
 def sparse_topology_of(model: Any) -> SparseTopology | None:
-    """The :class:`~policies.sparse.SparseTopology` of an SB3 model or policy, if it has one."""
+    """The :class:`~policies.sparse.SparseTopology` of an SB3 model or policy, if it has one.
+
+    For families with several (SAC, TD3: actor and critics) it is the acting network's; see
+    :func:`sparse_topologies_of`.
+    """
     topology = getattr(getattr(model, "policy", model), "sparse_topology", None)
     return topology if isinstance(topology, SparseTopology) else None
+
+
+def sparse_topologies_of(model: Any) -> dict[str, SparseTopology]:
+    """Every :class:`~policies.sparse.SparseTopology` of an SB3 model or policy, by attribute name."""
+    policy = getattr(model, "policy", model)
+    if not isinstance(policy, nn.Module):
+        return {}
+    return {name: m for name, m in policy.named_children() if isinstance(m, SparseTopology)}
 
 
 def expected_optimizer_steps(model: Any, total_timesteps: int) -> int | None:
@@ -76,7 +90,8 @@ def set_evolution_horizon(
     Counts from the topology's current step, so it also works before a further ``learn`` call.
 
     Args:
-        model: An SB3 algorithm whose policy has a ``sparse_topology``.
+        model: An SB3 algorithm whose policy has a ``sparse_topology`` (every topology of the
+            policy gets its horizon: SAC / TD3 critics too).
         total_timesteps: The ``total_timesteps`` that will be passed to ``learn``.
         end_fraction: Fraction of training after which the topology is frozen (RigL: 0.75).
 
@@ -92,13 +107,17 @@ def set_evolution_horizon(
             f"set_evolution_horizon: end_fraction must be in (0, 1], got {end_fraction!r}; "
             "RigL uses 0.75."
         )
-    topology = sparse_topology_of(model)
+    topologies = sparse_topologies_of(model)
     steps = expected_optimizer_steps(model, total_timesteps)
-    if topology is None or steps is None:
+    if not topologies or steps is None:
         return None
-    horizon = int(topology.step) + max(1, int(end_fraction * steps))
-    topology.set_horizon(horizon)
-    return horizon
+    horizons = {}
+    for name, topology in topologies.items():
+        # TD3 steps its actor (the acting network's topology) once every `policy_delay` critic steps.
+        own = steps // int(getattr(model, "policy_delay", 1)) if name == "sparse_topology" else steps
+        horizons[name] = int(topology.step) + max(1, int(end_fraction * own))
+        topology.set_horizon(horizons[name])
+    return horizons.get("sparse_topology", next(iter(horizons.values())))
 
 
 class SparseMetricsCallback(BaseCallback):

@@ -80,3 +80,18 @@ def image_obs(space: SlotDict, agent: np.ndarray, image: np.ndarray | None = Non
     if lay.n_actions:
         obs["action_mask"] = np.ones((n, lay.n_actions), np.uint8)
     return obs
+
+
+def box_slot_space(
+    feature_dim: int = 3,
+    agents: Sequence[str] = ("a_0", "b_0", "c_0"),
+    action_shapes: tuple[tuple[int, ...], ...] = ((1,), (2,), (3,)),
+    agent_ids: bool = True,
+) -> SlotBox:
+    """A SlotBox for Box actions whose agents have the given own action shapes (padded to the largest)."""
+    layout = SlotLayout(
+        feature_dim=feature_dim, agents=tuple(agents), n_actions=0, agent_ids=agent_ids, action_shapes=action_shapes
+    )
+    low = np.full(layout.total_dim, -10.0, dtype=np.float32)
+    high = np.full(layout.total_dim, 10.0, dtype=np.float32)
+    return SlotBox(low, high, layout)

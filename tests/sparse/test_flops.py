@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
+from gymnasium import spaces
 from stable_baselines3 import A2C, PPO
 from torch import nn
 
-from policies import SparseEvolvedPolicy, SparseEvolvedQPolicy
+from policies import SparseEvolvedPolicy, SparseEvolvedQPolicy, sac
+from policies.dqn import qrdqn
 from policies.mast.dqn import MASTDQN
 from policies.sparse.flops import (
     flops_report,
@@ -17,6 +20,8 @@ from policies.sparse.flops import (
     model_size,
 )
 from policies.sparse.topology import SparseTopology
+
+from ..policies.policy_test_utils import box_slot_space, slot_space
 
 
 def test_equation_11_and_9_for_one_layer():
@@ -79,3 +84,16 @@ def test_report_rejects_objects_without_linear_layers():
         match="flops_report: expected an SB3 model or policy with linear layers, got ReLU",
     ):
         flops_report(nn.ReLU())
+
+
+def test_off_policy_actor_critics_and_quantile_networks_count_the_acting_network_for_inference():
+    lr = lambda _: 3e-4  # noqa: E731
+    policy = sac.SparseEvolvedPolicy(box_slot_space(), spaces.Box(-1, 1, (3,), np.float32), lr, net_arch=[64, 64])
+    report = flops_report(policy, batch_size=8)
+    assert report.inference_flops == forward_flops(policy.actor)
+    assert report.dense_inference_flops == forward_flops(policy.actor, dense=True)
+    f_a, f_c = forward_flops(policy.actor, dense=True), forward_flops(policy.critic, dense=True)
+    assert report.dense_training_flops == 8 * (3 * f_c + f_a + f_c + 3 * (f_a + f_c))
+    assert 0.05 < report.training_ratio < 0.2 and 0.05 < report.sparsity < 0.95
+    quantile = qrdqn.SparseEvolvedPolicy(slot_space(), spaces.Discrete(4), lr, n_quantiles=5)
+    assert flops_report(quantile).inference_flops == forward_flops(quantile.quantile_net)
