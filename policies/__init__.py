@@ -1,4 +1,4 @@
-"""SB3 policies that share one network across agents (FuPS, SePS, SNP-PS, AdaPS, MAST).
+"""SB3 policies that share one network across agents (FuPS, SePS, SNP-PS, AdaPS, Kaleidoscope, MAST).
 
 Every policy reads the agent of each row, its acting flag and its action mask from the
 observations of :func:`ps_wrappers.make_vec_env`, so no option is required::
@@ -15,7 +15,7 @@ See ``docs/policies.md`` for the methods, their options and measured throughput.
 """
 
 
-from policies import dqn, ppo
+from policies import dqn, learned, ppo
 from policies._legacy import register_legacy_module_paths
 from policies.clustering import (
     ClusterResult,
@@ -43,6 +43,7 @@ from policies.core import (
 from policies.dqn import (
     AgentQNetwork,
     FullSharingQPolicy,
+    LearnedMaskQPolicy,
     MaskedDQN,
     MaskedExplorationWarning,
     PrunedMaskQPolicy,
@@ -53,6 +54,15 @@ from policies.dqn import (
     SparseSelectiveSharingQPolicy,
 )
 from policies.export import export_policy, load_exported_policy
+from policies.learned import (
+    KaleidoscopeRegularizer,
+    LearnedMaskCallback,
+    LearnedMaskMLP,
+    LearnedMaskTrunk,
+    MaskScheduleWarning,
+    mask_statistics,
+    set_mask_schedule,
+)
 from policies.mast import (
     MASTDQN,
     DualReplayBuffer,
@@ -64,6 +74,7 @@ from policies.mast import (
 from policies.methods import (
     ADAPS_THRESHOLD,
     FullSharing,
+    LearnedMask,
     PrunedMask,
     SelectiveSharing,
     SharingMethod,
@@ -80,6 +91,7 @@ from policies.parameters import (
 from policies.ppo import (
     ClusterLogStd,
     FullSharingPolicy,
+    LearnedMaskPolicy,
     PrunedMaskPolicy,
     SelectiveSharingPolicy,
     SharingActorCriticPolicy,
@@ -113,9 +125,17 @@ __all__ = [
     "FullSharingQPolicy",
     "GridCNN",
     "IndicatorPlanesTrunk",
+    "KaleidoscopeRegularizer",
+    "LearnedMask",
+    "LearnedMaskCallback",
+    "LearnedMaskMLP",
+    "LearnedMaskPolicy",
+    "LearnedMaskQPolicy",
+    "LearnedMaskTrunk",
     "MASKED_LOGIT",
     "MASTDQN",
     "MaskedDQN",
+    "MaskScheduleWarning",
     "MaskedExplorationWarning",
     "NeuronMaskedMLP",
     "ParameterCount",
@@ -154,13 +174,16 @@ __all__ = [
     "flops_report",
     "format_parameter_table",
     "lambda_returns",
+    "learned",
     "mask_scores",
+    "mask_statistics",
     "mellowmax",
     "parameter_table",
     "ppo",
     "random_valid_actions",
     "resolve_clusters",
     "set_evolution_horizon",
+    "set_mask_schedule",
     "snp_ps_masks",
     "soft_mellowmax",
     "sparse_evolved",

@@ -2,13 +2,14 @@
 
 ``from policies.dqn import FullSharingPolicy`` gives the DQN policy of a method under the same
 name as in every family (``FullSharingPolicy``, ``SelectiveSharingPolicy``, ``PrunedMaskPolicy``,
-``SparseEvolvedPolicy``); the ``...QPolicy`` names are the same classes.
+``SparseEvolvedPolicy``, ``LearnedMaskPolicy``); the ``...QPolicy`` names are the same classes.
 """
 
 from policies.dqn.masked_dqn import MaskedDQN
 from policies.dqn.policies import (
     AgentQNetwork,
     FullSharingQPolicy,
+    LearnedMaskQPolicy,
     MaskedExplorationWarning,
     PrunedMaskQPolicy,
     SelectiveSharingQPolicy,
@@ -21,12 +22,15 @@ from policies.dqn.policies import (
 FullSharingPolicy = FullSharingQPolicy
 SelectiveSharingPolicy = SelectiveSharingQPolicy
 PrunedMaskPolicy = PrunedMaskQPolicy
+LearnedMaskPolicy = LearnedMaskQPolicy
 SparseEvolvedPolicy = SparseEvolvedQPolicy
 
 __all__ = [
     "AgentQNetwork",
     "FullSharingPolicy",
     "FullSharingQPolicy",
+    "LearnedMaskPolicy",
+    "LearnedMaskQPolicy",
     "MaskedDQN",
     "MaskedExplorationWarning",
     "PrunedMaskPolicy",

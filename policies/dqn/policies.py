@@ -33,13 +33,19 @@ from policies.core.action_masks import mask_scores
 from policies.core.extractor import SlotFeaturesExtractor
 from policies.core.heads import AgentConditionedMLP
 from policies.core.sb3 import SharingPolicyMixin
-from policies.methods.options import FullSharingOptions, PrunedMaskOptions, SelectiveSharingOptions
+from policies.methods.options import (
+    FullSharingOptions,
+    LearnedMaskOptions,
+    PrunedMaskOptions,
+    SelectiveSharingOptions,
+)
 from policies.sparse.mixin import SparseEvolutionMixin
 from ps_wrappers.layout import SlotLayout
 
 __all__ = [
     "AgentQNetwork",
     "FullSharingQPolicy",
+    "LearnedMaskQPolicy",
     "MaskedExplorationWarning",
     "PrunedMaskQPolicy",
     "SelectiveSharingQPolicy",
@@ -179,6 +185,7 @@ class SharingQPolicy(SharingPolicyMixin, DQNPolicy):
         self.optimizer = self.optimizer_class(  # type: ignore[call-arg]
             self.q_net.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
         )
+        self.sharing.after_build(self, self.optimizer)
         self._post_build()
 
     def _post_build(self) -> None:
@@ -250,6 +257,20 @@ class PrunedMaskQPolicy(PrunedMaskOptions, SharingQPolicy):
     ) -> None:
         self._ratios = {"q": pruning}
         super().__init__(*args, **kwargs)
+
+
+class LearnedMaskQPolicy(LearnedMaskOptions, SharingQPolicy):
+    """Kaleidoscope for DQN: one Q-network, learned weight masks per agent (released MPE agents: QMIX).
+
+    The target network is built like the online one; its thresholds are parameters, so SB3's
+    target update copies them. The diversity term and reset act on the online network only.
+
+    Args:
+        clusters, agent_id, mask_trunk, div_coef, coef_mode, reset_interval, reset_ratio,
+            reset_first_layer, threshold_init_scale, threshold_init_bias: As for
+            :class:`policies.LearnedMaskPolicy`.
+        *args, **kwargs: SB3 ``DQNPolicy`` arguments.
+    """
 
 
 class SparseEvolvedQPolicy(SparseEvolutionMixin, FullSharingQPolicy):

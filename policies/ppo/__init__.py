@@ -7,6 +7,7 @@
 from policies.ppo.policies import (
     ClusterLogStd,
     FullSharingPolicy,
+    LearnedMaskPolicy,
     PrunedMaskPolicy,
     SelectiveSharingPolicy,
     SharingActorCriticPolicy,
@@ -19,6 +20,7 @@ from policies.ppo.policies import (
 __all__ = [
     "ClusterLogStd",
     "FullSharingPolicy",
+    "LearnedMaskPolicy",
     "PrunedMaskPolicy",
     "SelectiveSharingPolicy",
     "SharingActorCriticPolicy",

@@ -37,12 +37,18 @@ from torch import nn
 from policies.core.action_masks import mask_scores
 from policies.core.heads import AgentConditionedMLP
 from policies.core.sb3 import SharingPolicyMixin, actor_output_dim
-from policies.methods.options import FullSharingOptions, PrunedMaskOptions, SelectiveSharingOptions
+from policies.methods.options import (
+    FullSharingOptions,
+    LearnedMaskOptions,
+    PrunedMaskOptions,
+    SelectiveSharingOptions,
+)
 from policies.sparse.mixin import SparseEvolutionMixin
 from ps_wrappers.layout import SlotLayout
 
 __all__ = [
     "FullSharingPolicy",
+    "LearnedMaskPolicy",
     "PrunedMaskPolicy",
     "SelectiveSharingPolicy",
     "ClusterLogStd",
@@ -217,6 +223,7 @@ class SharingActorCriticPolicy(SharingPolicyMixin, ActorCriticPolicy):
             for head in extractor.value_net.head_layers():
                 self.init_weights(head, gain=1.0)
         self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)  # type: ignore[call-arg]
+        self.sharing.after_build(self, self.optimizer)
         self._post_build()
 
     def _post_build(self) -> None:
@@ -340,6 +347,29 @@ class PrunedMaskPolicy(PrunedMaskOptions, SharingActorCriticPolicy):
     ) -> None:
         self._ratios = {"pi": actor_pruning, "vf": critic_pruning}
         super().__init__(*args, **kwargs)
+
+
+class LearnedMaskPolicy(LearnedMaskOptions, SharingActorCriticPolicy):
+    """Kaleidoscope for PPO and A2C (Li, Pan & Zhang, 2024): one actor and one critic, learned weight masks per agent.
+
+    Every layer of the actor and of the critic has shared weights and a learnable threshold per
+    agent and weight; the policy's optimizer step adds the diversity term and runs the weight
+    reset (``policy.learned_masks``, a :class:`policies.KaleidoscopeRegularizer`). Pass
+    ``callback=policies.LearnedMaskCallback()`` to ``learn`` (or call
+    :func:`policies.set_mask_schedule`) so that resets follow ``reset_interval`` env timesteps.
+
+    Args:
+        clusters: ``"agent"`` (default: a mask per agent), ``"type"``, a
+            :class:`policies.ClusterResult`, ids per agent or ``{agent: id}``.
+        agent_id: Concatenate the agent one-hot to the input (default ``True``, as released).
+        mask_trunk: Also mask the CNN trunk's convolutions (image observations).
+        div_coef, coef_mode: Diversity coefficient ``alpha`` (0.5) and how it is scaled
+            (``"grad"``, default, or ``"fixed"``).
+        reset_interval, reset_ratio, reset_first_layer: Reset every 200,000 env timesteps each
+            weight all agents mask out with probability 0.1, first layer excluded.
+        threshold_init_scale, threshold_init_bias: Thresholds start at ``-(U(0,1) * 5 + 5)``.
+        *args, **kwargs: SB3 ``ActorCriticPolicy`` arguments.
+    """
 
 
 class SparseEvolvedPolicy(SparseEvolutionMixin, FullSharingPolicy):
