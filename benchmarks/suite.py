@@ -162,7 +162,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     record = {
         "id": _job_id(job), "key": job["key"], "title": job["title"], "method": job["method"],
         "seed": job["seed"], "steps": job["steps"],
-        "eval_return": evaluation.mean_team_return / n_agents,
+        "eval_return": evaluation.mean_team_return / n_agents, "n_agents": n_agents,
         "train_return": run.result.returns[-1] if run.result.returns else float("nan"),
         "params": run.result.params, "train_seconds": run.result.seconds,
         "cluster_seconds": run.result.cluster_seconds, "total_seconds": time.perf_counter() - start,
@@ -180,11 +180,13 @@ def write_results(records: list[dict[str, Any]], out: Path, args: Args) -> str:
         rows = [r for r in records if r["key"] == key]
         setting = ENVS[key]
         seeds = sorted({r["seed"] for r in rows})
+        team = all("n_agents" in r for r in rows)  # runs recorded before the column existed lack it
         lines += [f"### {setting.title}", "",
                   f"PPO, {rows[0]['steps']:,} steps per run, seeds {seeds}, {args.n_envs} env copies; "
                   f"hyperparameters {setting.ppo}.", "",
-                  "| method | greedy eval return per agent | final training return per agent | params | train time (s) | clusters |",
-                  "|---|---:|---:|---:|---:|---|"]
+                  "| method | greedy eval return per agent |" + (" greedy eval team return |" if team else "")
+                  + " final training return per agent | params | train time (s) | clusters |",
+                  "|---|---:|" + ("---:|" if team else "") + "---:|---:|---:|---|"]
         curves = {}
         for method in [m for m in METHOD_ORDER if any(r["method"] == m for r in rows)]:
             runs = [r for r in rows if r["method"] == method]
@@ -192,7 +194,11 @@ def write_results(records: list[dict[str, Any]], out: Path, args: Args) -> str:
             tr = np.array([r["train_return"] for r in runs])
             clusters = "; ".join(str(tuple(r["clusters"])) for r in runs if r["clusters"] is not None)
             seconds = np.mean([r["train_seconds"] + r["cluster_seconds"] for r in runs])
-            lines.append(f"| {method} | {ev.mean():.3f} ± {ev.std():.3f} | {tr.mean():.3f} ± {tr.std():.3f} | "
+            team_cell = ""
+            if team:
+                totals = np.array([r["eval_return"] * r["n_agents"] for r in runs])
+                team_cell = f" {totals.mean():.1f} ± {totals.std():.1f} |"
+            lines.append(f"| {method} | {ev.mean():.3f} ± {ev.std():.3f} |{team_cell} {tr.mean():.3f} ± {tr.std():.3f} | "
                          f"{runs[0]['params']:,} | {seconds:.0f} | {clusters or '-'} |")
             curves[method] = [tuple(r["curve"]) for r in runs]
         lines += ["", "(mean ± std over seeds; train time includes SePS/AdaPS clustering)", ""]
