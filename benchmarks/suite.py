@@ -38,13 +38,17 @@ from ps_toolkit.plots import (
 from ps_toolkit.registry import make_env_fn
 from ps_toolkit.training import TrainConfig, train
 
-__all__ = ["ENVS", "METHOD_ORDER", "VARIANTS", "Args", "EnvSetting", "main", "run_job", "write_results"]
+__all__ = ["ABLATIONS", "ENVS", "METHOD_ORDER", "VARIANTS", "Args", "EnvSetting", "main", "run_job", "write_results"]
 
 METHOD_ORDER = ("NoPS", "FuPS", "FuPS+id", "SePS", "SNP-PS", "SNP-PS 0.5", "AdaPS", "Sparse+id", "Kaleidoscope")
 """The suite's methods: ``ps_toolkit.registry`` names and the variants of :data:`VARIANTS`."""
 
+ABLATIONS = ("Kaleidoscope -id",)
+"""Variants run only when named (``--methods``): Kaleidoscope's masks without the agent id input."""
+
 VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "SNP-PS 0.5": ("SNP-PS", {"actor_pruning": 0.5, "critic_pruning": 0.5}),
+    "Kaleidoscope -id": ("Kaleidoscope", {"agent_id": False}),
 }
 """Suite method -> (registry method, policy kwargs): a method with other options than its defaults."""
 
@@ -188,7 +192,7 @@ def write_results(records: list[dict[str, Any]], out: Path, args: Args) -> str:
                   + " final training return per agent | params | train time (s) | clusters |",
                   "|---|---:|" + ("---:|" if team else "") + "---:|---:|---:|---|"]
         curves = {}
-        for method in [m for m in METHOD_ORDER if any(r["method"] == m for r in rows)]:
+        for method in [m for m in METHOD_ORDER + ABLATIONS if any(r["method"] == m for r in rows)]:
             runs = [r for r in rows if r["method"] == method]
             ev = np.array([r["eval_return"] for r in runs])
             tr = np.array([r["train_return"] for r in runs])
@@ -213,7 +217,7 @@ def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--envs", nargs="+", default=list(Args.envs), choices=list(ENVS))
-    parser.add_argument("--methods", nargs="+", default=list(Args.methods), choices=list(METHOD_ORDER))
+    parser.add_argument("--methods", nargs="+", default=list(Args.methods), choices=list(METHOD_ORDER + ABLATIONS))
     parser.add_argument("--seeds", nargs="+", type=int, default=None)
     parser.add_argument("--workers", type=int, default=Args.workers)
     parser.add_argument("--out", type=Path, default=Args.out)

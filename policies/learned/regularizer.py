@@ -250,6 +250,11 @@ class KaleidoscopeRegularizer(nn.Module):
             self.horizon.fill_(horizon)
 
     @property
+    def networks(self) -> list[nn.Module]:
+        """The regularised networks, each with its own (K3) term and coefficient."""
+        return list(self._networks)
+
+    @property
     def reset_interval(self) -> int | None:
         """Optimizer steps between resets (K4), or ``None``."""
         value = int(self.interval)
@@ -325,8 +330,8 @@ class KaleidoscopeRegularizer(nn.Module):
         if self.coef_mode == "grad":
             terms = [diversity_gradients(net) for net in self._networks]
             detached = torch.stack([loss.to(self.history) for loss, _ in terms])
-            rl_norms = torch.stack([_norm([p.grad for p in ps]) for ps in self._thresholds])
-            div_norms = torch.stack([_norm(gs) for _, gs in terms])
+            rl_norms = torch.stack([_norm([p.grad for p in ps], self.history) for ps in self._thresholds])
+            div_norms = torch.stack([_norm(gs, self.history) for _, gs in terms])
             self._record(torch.stack([rl_norms.to(self.history), div_norms.to(self.history)], -1))
             coefs = self.coefficients()
             grads = [[g * coef.to(g.dtype) for g in gs] for coef, (_, gs) in zip(coefs, terms)]
@@ -385,8 +390,9 @@ class KaleidoscopeRegularizer(nn.Module):
         )
 
 
-def _norm(tensors: Sequence[torch.Tensor | None]) -> torch.Tensor:
+def _norm(tensors: Sequence[torch.Tensor | None], like: torch.Tensor) -> torch.Tensor:
+    """Global 2-norm of the given tensors (0 if none), as ``like``'s dtype and device."""
     present = [t.detach() for t in tensors if t is not None]
     if not present:
-        return torch.zeros(())
-    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(t) for t in present]))
+        return like.new_zeros(())
+    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(t) for t in present])).to(like)

@@ -186,7 +186,7 @@ class LearnedMaskCallback(BaseCallback):
         agents = [str(a) for a in getattr(getattr(policy, "layout", None), "agents", ())]
         added = []
         for regularizer in regularizers_of(policy):
-            for network in regularizer._networks:
+            for network in regularizer.networks:
                 name = names.get(id(network), type(network).__name__)
                 stats = mask_statistics(network)
                 summary = stats.as_dict()

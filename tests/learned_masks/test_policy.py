@@ -34,7 +34,7 @@ def _venv(n_envs: int = 2, seed: int = 0):
 
 
 def _thresholds(policy) -> list[torch.Tensor]:
-    return [layer.thresholds for net in policy.learned_masks._networks for layer in net.mask_layers()]
+    return [layer.thresholds for net in policy.learned_masks.networks for layer in net.mask_layers()]
 
 
 def _equalise(policy) -> None:
@@ -48,7 +48,7 @@ def test_the_policy_attaches_one_regulariser_over_actor_and_critic():
     model = PPO(LearnedMaskPolicy, _venv(), seed=0, **PPO_KW)
     reg = model.policy.learned_masks
     assert isinstance(reg, KaleidoscopeRegularizer)
-    assert reg._networks == [model.policy.policy_network, model.policy.value_network]
+    assert reg.networks == [model.policy.policy_network, model.policy.value_network]
     assert reg.reset_timesteps == 200_000 and reg.div_coef == 0.5 and reg.coef_mode == "grad"
     # thresholds: N x weights per layer, trained by the policy's optimizer
     trained = {id(p) for group in model.policy.optimizer.param_groups for p in group["params"]}
@@ -80,7 +80,7 @@ def _capture_grads(model, thresholds) -> tuple[list, list, list]:
 def test_thresholds_get_the_rl_gradient_and_the_hook_adds_the_straight_through_diversity_gradient():
     model = PPO(LearnedMaskPolicy, _venv(), seed=0, policy_kwargs={"coef_mode": "fixed", "div_coef": 2.0}, **PPO_KW)
     set_mask_schedule(model, 64)
-    networks = model.policy.learned_masks._networks
+    networks = model.policy.learned_masks.networks
     thresholds = _thresholds(model.policy)
     before = [t.detach().clone() for t in thresholds]
     expected: list[list[torch.Tensor]] = []
@@ -126,7 +126,7 @@ def test_identical_masks_get_no_diversity_gradient_in_training():
 
 
 def _weighted_distance(model: PPO) -> float:
-    return -sum(float(diversity_loss(net).detach()) for net in model.policy.learned_masks._networks)
+    return -sum(float(diversity_loss(net).detach()) for net in model.policy.learned_masks.networks)
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -148,7 +148,7 @@ def test_the_diversity_term_widens_the_differences_between_agents_masks_in_ppo(s
 def _dead_weights(policy, rows: slice = slice(0, 8)) -> None:
     """Make the first rows of every layer but the first dead for every agent (tiny weights, thresholds ~1)."""
     with torch.no_grad():
-        for net in policy.learned_masks._networks:
+        for net in policy.learned_masks.networks:
             for layer in net.mask_layers()[1:]:
                 layer.weight[rows] = 1e-3
                 layer.thresholds[:, rows] = 10.0
@@ -162,7 +162,7 @@ def test_resets_redraw_exactly_the_dead_weights_at_the_env_steps_of_the_schedule
         policy_kwargs={"reset_interval": 300, "reset_ratio": 1.0}, **PPO_KW,
     )
     policy = model.policy
-    layers = [layer for net in policy.learned_masks._networks for layer in net.mask_layers()]
+    layers = [layer for net in policy.learned_masks.networks for layer in net.mask_layers()]
     first_layers = {0, len(policy.policy_network.mask_layers())}
     events: list[int] = []
 
@@ -238,7 +238,7 @@ def test_dqn_trains_the_online_network_and_the_target_update_copies_the_threshol
     )
     policy = model.policy
     online, target = policy.q_net.q_net, policy.q_net_target.q_net
-    assert policy.learned_masks._networks == [online]  # the target is not regularised
+    assert policy.learned_masks.networks == [online]  # the target is not regularised
     assert learned_mask_networks(policy) == [online, target]
     initial = target.head.thresholds.detach().clone()
     model.learn(200, callback=LearnedMaskCallback())
@@ -314,3 +314,18 @@ def test_clusters_share_a_mask_within_a_cluster():
     masks = net.agent_masks()
     for layer in masks:
         assert torch.equal(layer[0], layer[1]) and torch.equal(layer[2], layer[3])
+
+
+def test_the_defaults_are_the_released_mpe_settings_everywhere():
+    import inspect
+
+    from policies.learned.regularizer import KALEIDOSCOPE_DEFAULTS
+    from policies.methods.learned import LEARNED_MASK_DEFAULTS, LearnedMask
+    from policies.methods.options import LearnedMaskOptions
+
+    for target in (LearnedMask.__init__, LearnedMaskOptions.__init__):
+        parameters = inspect.signature(target).parameters
+        assert {k: parameters[k].default for k in LEARNED_MASK_DEFAULTS} == LEARNED_MASK_DEFAULTS
+    assert LearnedMask().options() == LEARNED_MASK_DEFAULTS
+    for key in ("div_coef", "coef_mode", "reset_ratio", "reset_first_layer"):
+        assert LEARNED_MASK_DEFAULTS[key] == KALEIDOSCOPE_DEFAULTS[key]

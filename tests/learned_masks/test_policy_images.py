@@ -67,7 +67,7 @@ def test_an_update_trains_the_convolution_thresholds_and_regularises_the_trunk()
     policy = LearnedMaskPolicy(space, spaces.Discrete(4), lr, mask_trunk=True, reset_interval=None)
     trunk = policy.features_extractor.trunk
     reg = policy.learned_masks
-    assert reg._networks == [trunk, policy.policy_network, policy.value_network]
+    assert reg.networks == [trunk, policy.policy_network, policy.value_network]
     before = [conv.thresholds.detach().clone() for conv in trunk.mask_layers()]
     obs = _as_tensors(policy, image_obs(space, np.array([0, 1, 2] * 4)))
     values, log_prob, _ = policy.evaluate_actions(obs, torch.tensor([1, 2, 3] * 4))
