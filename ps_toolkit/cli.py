@@ -200,8 +200,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         return _train(ns)
     if ns.command == "evaluate":
         return _evaluate(ns)
+    width = max(len(spec.name) for spec in METHODS.values())
     for spec in METHODS.values():
-        print(f"{spec.name:10s} {spec.description}")
+        print(f"{spec.name:{width}s}  {spec.description}")
     return {}
 
 
