@@ -196,10 +196,11 @@ def _mask_logger(model: BaseAlgorithm, total: int) -> LearnedMaskCallback | None
     """A callback logging the learned masks about 100 times over training (None for other methods)."""
     if not regularizers_of(model):
         return None
-    every = 1
     if isinstance(model, OffPolicyAlgorithm):  # a "rollout" is train_freq env steps there
         per_rollout = model.n_envs * int(getattr(model.train_freq, "frequency", 1))
-        every = max(1, total // (100 * per_rollout))
+    else:
+        per_rollout = model.n_envs * int(getattr(model, "n_steps", 1))
+    every = max(1, total // (100 * per_rollout))
     return LearnedMaskCallback(set_schedule=False, every=every)  # build_model set the schedule
 
 
