@@ -13,8 +13,8 @@ variants interleaved round after round so machine noise hits all alike):
 
 Usage::
 
-    .venv/bin/python benchmarks/learned_mask_cost.py             # full run
-    .venv/bin/python benchmarks/learned_mask_cost.py --rounds 1  # quick check
+    .venv/bin/python -m benchmarks.learned_mask_cost             # full run
+    .venv/bin/python -m benchmarks.learned_mask_cost --rounds 1  # quick check
 """
 
 from __future__ import annotations

@@ -1,15 +1,17 @@
 """Sharing-method benchmark suite: the SePS / SNP-PS comparison on BPS, LBF, C-RWARE, simple_world_comm.
 
-Trains every method (NoPS, FuPS, FuPS+id, SePS, SNP-PS, AdaPS, Sparse+id) with PPO and the same
-budget on each env, over several seeds, two training processes at a time (one torch thread each).
-Writes ``runs.jsonl`` (one line per finished run; rerunning skips finished runs), ``results.md``
-(greedy evaluation return, final training return, parameters, wall time per method and env),
-learning curves per env, the SePS cluster embedding and the SNP-PS / AdaPS mask overlap.
+Trains every method (NoPS, FuPS, FuPS+id, SePS, SNP-PS, SNP-PS with pruning 0.5, AdaPS, Sparse+id,
+Kaleidoscope) with PPO and the same budget on each env, over several seeds, two training processes
+at a time (one torch thread each). Writes ``runs.jsonl`` (one line per finished run; rerunning
+skips finished runs), ``results.md`` (greedy evaluation return, final training return, parameters,
+wall time per method and env), learning curves per env, the SePS cluster embedding, the SNP-PS /
+AdaPS / Kaleidoscope mask overlap and Kaleidoscope's mask overlap over training.
 
 Usage:
     python -m benchmarks.suite --quick               # minutes: tiny budgets, one seed
     python -m benchmarks.suite --out out/suite       # about an hour on 2 cores
     python -m benchmarks.suite --envs bps --methods FuPS SePS --seeds 0 1
+    python -m benchmarks.suite --envs bps15          # BPS(1), the SePS paper's scale (15 agents)
 """
 
 from __future__ import annotations
@@ -27,13 +29,28 @@ import torch
 
 import ps_wrappers
 from ps_toolkit.plots import agent_names as _agent_names
-from ps_toolkit.plots import plot_cluster_embedding, plot_learning_curves, plot_mask_overlap
+from ps_toolkit.plots import (
+    plot_cluster_embedding,
+    plot_learning_curves,
+    plot_mask_history,
+    plot_mask_overlap,
+)
 from ps_toolkit.registry import make_env_fn
 from ps_toolkit.training import TrainConfig, train
 
-__all__ = ["ENVS", "Args", "EnvSetting", "main", "run_job", "write_results"]
+__all__ = ["ABLATIONS", "ENVS", "METHOD_ORDER", "VARIANTS", "Args", "EnvSetting", "main", "run_job", "write_results"]
 
-METHOD_ORDER = ("NoPS", "FuPS", "FuPS+id", "SePS", "SNP-PS", "AdaPS", "Sparse+id")
+METHOD_ORDER = ("NoPS", "FuPS", "FuPS+id", "SePS", "SNP-PS", "SNP-PS 0.5", "AdaPS", "Sparse+id", "Kaleidoscope")
+"""The suite's methods: ``ps_toolkit.registry`` names and the variants of :data:`VARIANTS`."""
+
+ABLATIONS = ("Kaleidoscope -id",)
+"""Variants run only when named (``--methods``): Kaleidoscope's masks without the agent id input."""
+
+VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "SNP-PS 0.5": ("SNP-PS", {"actor_pruning": 0.5, "critic_pruning": 0.5}),
+    "Kaleidoscope -id": ("Kaleidoscope", {"agent_id": False}),
+}
+"""Suite method -> (registry method, policy kwargs): a method with other options than its defaults."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +86,8 @@ ENVS: dict[str, EnvSetting] = {
                          {**_PPO, "ent_coef": 0.01, "gamma": 0.99}),
     "swc": EnvSetting("simple_world_comm_v3", "mpe2.simple_world_comm_v3", {}, 60_000, (0, 1),
                       {**_PPO, "ent_coef": 0.0, "gamma": 0.95}),
+    "bps15": EnvSetting("BPS(1): 15 agents, 3 groups of 5", "bps", {"group_sizes": (5, 5, 5)}, 600_000, (0, 1, 2),
+                        {**_PPO, "ent_coef": 0.0, "gamma": 0.95}, quick_steps=60_000),
 }
 """Suite env key -> setting."""
 
@@ -79,8 +98,9 @@ class Args:
 
     quick: bool = False
     """Tiny budgets (``quick_steps``), one seed, few evaluation episodes: minutes."""
-    envs: tuple[str, ...] = tuple(ENVS)
-    """Env keys to run (``bps``, ``lbf``, ``crware``, ``swc``)."""
+    envs: tuple[str, ...] = ("bps", "lbf", "crware", "swc")
+    """Env keys to run (``bps``, ``lbf``, ``crware``, ``swc``, ``bps15``); the default leaves out
+    ``bps15`` (600k steps per run)."""
     methods: tuple[str, ...] = METHOD_ORDER
     """Methods to run."""
     seeds: tuple[int, ...] | None = None
@@ -123,7 +143,8 @@ def _job_id(job: dict[str, Any]) -> str:
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
     """Train and evaluate one (env, method, seed); returns the record written to ``runs.jsonl``."""
     torch.set_num_threads(1)
-    config = TrainConfig(env=job["env"], env_kwargs=job["env_kwargs"], method=job["method"],
+    method, method_kwargs = VARIANTS.get(job["method"], (job["method"], {}))
+    config = TrainConfig(env=job["env"], env_kwargs=job["env_kwargs"], method=method, method_kwargs=method_kwargs,
                          algorithm="ppo", algo_kwargs=job["ppo"], steps=job["steps"], seed=job["seed"],
                          n_envs=job["n_envs"], cluster_kwargs=job["cluster_kwargs"])
     start = time.perf_counter()
@@ -132,22 +153,26 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     evaluation = ps_wrappers.evaluate(run.model, env_fn, n_episodes=job["eval_episodes"], seed=10_000 + config.seed)
     n_agents = len(evaluation.agent_returns)
     figures = Path(job["out"]) / "figures"
-    slug = f"{job['key']}_{job['method'].lower().replace('+', '_')}"
+    slug = f"{job['key']}_{job['method'].lower().replace('+', '_').replace(' ', '_').replace('.', '')}"
     if job["figures"] and run.clusters is not None and job["method"] == "SePS":
         plot_cluster_embedding(run.clusters, figures / f"{slug}_clusters.png", f"{job['title']}: SePS embedding")
-    if job["figures"] and job["method"] in ("SNP-PS", "AdaPS"):
+    if job["figures"] and method in ("SNP-PS", "AdaPS", "Kaleidoscope"):
         agents = _agent_names(run.model)
         plot_mask_overlap(run.model.policy.policy_network, agents, figures / f"{slug}_mask_overlap.png",
                           f"{job['title']}: {job['method']} actor mask overlap")
+    if job["figures"] and run.result.mask_history:
+        plot_mask_history(run.result.mask_history, figures / f"{slug}_mask_history.png",
+                          f"{job['title']}: {job['method']} masks over training")
     record = {
         "id": _job_id(job), "key": job["key"], "title": job["title"], "method": job["method"],
         "seed": job["seed"], "steps": job["steps"],
-        "eval_return": evaluation.mean_team_return / n_agents,
+        "eval_return": evaluation.mean_team_return / n_agents, "n_agents": n_agents,
         "train_return": run.result.returns[-1] if run.result.returns else float("nan"),
         "params": run.result.params, "train_seconds": run.result.seconds,
         "cluster_seconds": run.result.cluster_seconds, "total_seconds": time.perf_counter() - start,
         "clusters": None if run.clusters is None else list(run.clusters.cluster_of_agent),
         "curve": [run.result.steps, run.result.returns],
+        "mask_history": run.result.mask_history,
     }
     return record
 
@@ -159,19 +184,25 @@ def write_results(records: list[dict[str, Any]], out: Path, args: Args) -> str:
         rows = [r for r in records if r["key"] == key]
         setting = ENVS[key]
         seeds = sorted({r["seed"] for r in rows})
+        team = all("n_agents" in r for r in rows)  # runs recorded before the column existed lack it
         lines += [f"### {setting.title}", "",
                   f"PPO, {rows[0]['steps']:,} steps per run, seeds {seeds}, {args.n_envs} env copies; "
                   f"hyperparameters {setting.ppo}.", "",
-                  "| method | greedy eval return per agent | final training return per agent | params | train time (s) | clusters |",
-                  "|---|---:|---:|---:|---:|---|"]
+                  "| method | greedy eval return per agent |" + (" greedy eval team return |" if team else "")
+                  + " final training return per agent | params | train time (s) | clusters |",
+                  "|---|---:|" + ("---:|" if team else "") + "---:|---:|---:|---|"]
         curves = {}
-        for method in [m for m in METHOD_ORDER if any(r["method"] == m for r in rows)]:
+        for method in [m for m in METHOD_ORDER + ABLATIONS if any(r["method"] == m for r in rows)]:
             runs = [r for r in rows if r["method"] == method]
             ev = np.array([r["eval_return"] for r in runs])
             tr = np.array([r["train_return"] for r in runs])
             clusters = "; ".join(str(tuple(r["clusters"])) for r in runs if r["clusters"] is not None)
             seconds = np.mean([r["train_seconds"] + r["cluster_seconds"] for r in runs])
-            lines.append(f"| {method} | {ev.mean():.3f} ± {ev.std():.3f} | {tr.mean():.3f} ± {tr.std():.3f} | "
+            team_cell = ""
+            if team:
+                totals = np.array([r["eval_return"] * r["n_agents"] for r in runs])
+                team_cell = f" {totals.mean():.1f} ± {totals.std():.1f} |"
+            lines.append(f"| {method} | {ev.mean():.3f} ± {ev.std():.3f} |{team_cell} {tr.mean():.3f} ± {tr.std():.3f} | "
                          f"{runs[0]['params']:,} | {seconds:.0f} | {clusters or '-'} |")
             curves[method] = [tuple(r["curve"]) for r in runs]
         lines += ["", "(mean ± std over seeds; train time includes SePS/AdaPS clustering)", ""]
@@ -186,7 +217,7 @@ def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--envs", nargs="+", default=list(Args.envs), choices=list(ENVS))
-    parser.add_argument("--methods", nargs="+", default=list(Args.methods), choices=list(METHOD_ORDER))
+    parser.add_argument("--methods", nargs="+", default=list(Args.methods), choices=list(METHOD_ORDER + ABLATIONS))
     parser.add_argument("--seeds", nargs="+", type=int, default=None)
     parser.add_argument("--workers", type=int, default=Args.workers)
     parser.add_argument("--out", type=Path, default=Args.out)

@@ -1,4 +1,4 @@
-"""SB3 policies that share one network across agents (FuPS, SePS, SNP-PS, AdaPS, MAST).
+"""SB3 policies that share one network across agents (FuPS, SePS, SNP-PS, AdaPS, Kaleidoscope, MAST).
 
 Every policy reads the agent of each row, its acting flag and its action mask from the
 observations of :func:`ps_wrappers.make_vec_env`, so no option is required::
@@ -23,7 +23,7 @@ See ``docs/policies.md`` for the methods, their options and measured throughput.
 """
 
 
-from policies import dqn, ppo, recurrent, sac, td3
+from policies import dqn, learned, ppo, recurrent, sac, td3
 from policies._legacy import register_legacy_module_paths
 from policies.clustering import (
     ClusterResult,
@@ -51,6 +51,7 @@ from policies.core import (
 from policies.dqn import (
     AgentQNetwork,
     FullSharingQPolicy,
+    LearnedMaskQPolicy,
     MaskedDQN,
     MaskedExplorationWarning,
     PrunedMaskQPolicy,
@@ -61,6 +62,15 @@ from policies.dqn import (
     SparseSelectiveSharingQPolicy,
 )
 from policies.export import export_policy, load_exported_policy
+from policies.learned import (
+    KaleidoscopeRegularizer,
+    LearnedMaskCallback,
+    LearnedMaskMLP,
+    LearnedMaskTrunk,
+    MaskScheduleWarning,
+    mask_statistics,
+    set_mask_schedule,
+)
 from policies.mast import (
     MASTDQN,
     DualReplayBuffer,
@@ -72,6 +82,7 @@ from policies.mast import (
 from policies.methods import (
     ADAPS_THRESHOLD,
     FullSharing,
+    LearnedMask,
     PrunedMask,
     SelectiveSharing,
     SharingMethod,
@@ -88,6 +99,7 @@ from policies.parameters import (
 from policies.ppo import (
     ClusterLogStd,
     FullSharingPolicy,
+    LearnedMaskPolicy,
     PrunedMaskPolicy,
     SelectiveSharingPolicy,
     SharingActorCriticPolicy,
@@ -121,9 +133,17 @@ __all__ = [
     "FullSharingQPolicy",
     "GridCNN",
     "IndicatorPlanesTrunk",
+    "KaleidoscopeRegularizer",
+    "LearnedMask",
+    "LearnedMaskCallback",
+    "LearnedMaskMLP",
+    "LearnedMaskPolicy",
+    "LearnedMaskQPolicy",
+    "LearnedMaskTrunk",
     "MASKED_LOGIT",
     "MASTDQN",
     "MaskedDQN",
+    "MaskScheduleWarning",
     "MaskedExplorationWarning",
     "NeuronMaskedMLP",
     "ParameterCount",
@@ -162,7 +182,9 @@ __all__ = [
     "flops_report",
     "format_parameter_table",
     "lambda_returns",
+    "learned",
     "mask_scores",
+    "mask_statistics",
     "mellowmax",
     "parameter_table",
     "ppo",
@@ -171,6 +193,7 @@ __all__ = [
     "resolve_clusters",
     "sac",
     "set_evolution_horizon",
+    "set_mask_schedule",
     "snp_ps_masks",
     "soft_mellowmax",
     "sparse_evolved",

@@ -4,7 +4,8 @@ The SNP-PS paper (Kim & Sung, 2023, Table 2) reports for LBF (36 features, 6 age
 actor and critic with three hidden layers of 128): FuPS 76k, FuPS+id 78k, SePS (K = 3) 229k and
 SNP-PS 76k. :func:`parameter_table` builds each method's policy for a vec env and counts them the
 same way (actor + critic, or the online Q-network; masks and cluster maps are buffers, not
-parameters).
+parameters). Kaleidoscope's thresholds are trainable parameters (``N`` per weight, on top of
+FuPS+id's weights) and are counted; at test time they reduce to one binary mask per agent.
 
 Example:
     >>> rows = parameter_table(venv, net_arch=[128, 128, 128])   # doctest: +SKIP
@@ -21,8 +22,18 @@ from stable_baselines3.dqn.policies import DQNPolicy
 from torch import nn
 
 from policies.clustering.clustering import ClusterSpec
-from policies.dqn.policies import FullSharingQPolicy, PrunedMaskQPolicy, SelectiveSharingQPolicy
-from policies.ppo.policies import FullSharingPolicy, PrunedMaskPolicy, SelectiveSharingPolicy
+from policies.dqn.policies import (
+    FullSharingQPolicy,
+    LearnedMaskQPolicy,
+    PrunedMaskQPolicy,
+    SelectiveSharingQPolicy,
+)
+from policies.ppo.policies import (
+    FullSharingPolicy,
+    LearnedMaskPolicy,
+    PrunedMaskPolicy,
+    SelectiveSharingPolicy,
+)
 
 __all__ = ["ParameterCount", "count_parameters", "format_parameter_table", "parameter_table"]
 
@@ -65,18 +76,18 @@ def parameter_table(
         policy_kwargs: Extra keyword arguments for every policy.
 
     Returns:
-        Rows for FuPS, FuPS+id, SePS, SNP-PS and AdaPS.
+        Rows for FuPS, FuPS+id, SePS, SNP-PS, AdaPS and Kaleidoscope (learned masks).
 
     Raises:
         ValueError: for an unknown ``algorithm``.
     """
     if algorithm.lower() in ("ppo", "a2c"):
-        classes: tuple[type, type, type] = (FullSharingPolicy, SelectiveSharingPolicy, PrunedMaskPolicy)
+        classes: tuple[type, ...] = (FullSharingPolicy, SelectiveSharingPolicy, PrunedMaskPolicy, LearnedMaskPolicy)
     elif algorithm.lower() == "dqn":
-        classes = (FullSharingQPolicy, SelectiveSharingQPolicy, PrunedMaskQPolicy)
+        classes = (FullSharingQPolicy, SelectiveSharingQPolicy, PrunedMaskQPolicy, LearnedMaskQPolicy)
     else:
         raise ValueError(f"parameter_table: algorithm must be 'ppo', 'a2c' or 'dqn', got {algorithm!r}")
-    full, selective, pruned = classes
+    full, selective, pruned, learned = classes
     base = dict(policy_kwargs or {})
     if net_arch is not None:
         base["net_arch"] = net_arch
@@ -86,6 +97,7 @@ def parameter_table(
         ("SePS", selective, {"clusters": clusters}),
         ("SNP-PS", pruned, {}),
         ("AdaPS", pruned, {"method": "adaps", "clusters": clusters}),
+        ("Kaleidoscope", learned, {}),
     ]
     rows = []
     for name, cls, extra in methods:

@@ -13,8 +13,8 @@ Usage:
 ``n_steps`` is sized to ``--steps`` unless you give it), then writes to ``--out``: ``run.json``
 (config, result, cluster map), ``policy/`` (the policy as data: ``policy.json`` + ``weights.npz``),
 ``normalizer.npz`` with ``--normalize``, ``model.zip`` (SB3's format, to resume training), TensorBoard
-logs under ``tb/`` and ``learning_curve.png`` (plus ``clusters.png`` for SePS / AdaPS and
-``mask_overlap.png`` for SNP-PS / AdaPS).
+logs under ``tb/`` and ``learning_curve.png`` (plus ``clusters.png`` for SePS / AdaPS,
+``mask_overlap.png`` for SNP-PS / AdaPS / Kaleidoscope and ``mask_history.png`` for Kaleidoscope).
 """
 
 from __future__ import annotations
@@ -200,8 +200,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         return _train(ns)
     if ns.command == "evaluate":
         return _evaluate(ns)
+    width = max(len(spec.name) for spec in METHODS.values())
     for spec in METHODS.values():
-        print(f"{spec.name:10s} {spec.description}")
+        print(f"{spec.name:{width}s}  {spec.description}")
     return {}
 
 

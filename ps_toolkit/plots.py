@@ -1,4 +1,5 @@
-"""Figures: learning curves per method, the SePS agent-cluster embedding, mask overlap (SNP-PS/AdaPS).
+"""Figures: learning curves per method, the SePS agent-cluster embedding, mask overlap (SNP-PS, AdaPS,
+Kaleidoscope) and, for learned masks, overlap and density over training.
 
 All functions write a PNG with matplotlib's Agg backend and return its path.
 
@@ -26,6 +27,7 @@ __all__ = [
     "mask_overlap",
     "plot_cluster_embedding",
     "plot_learning_curves",
+    "plot_mask_history",
     "plot_mask_overlap",
     "plot_run",
 ]
@@ -127,8 +129,8 @@ def mask_overlap(network: Any) -> np.ndarray:
     """``[N, N]`` Jaccard overlap of the kept neurons of every pair of agents, over all hidden layers.
 
     Args:
-        network: A neuron-masked network (``policy.policy_network`` of a ``PrunedMaskPolicy``, or
-            ``policy.q_network`` of a ``PrunedMaskQPolicy``).
+        network: A masked network: ``policy.policy_network`` of a ``PrunedMaskPolicy`` or a
+            ``LearnedMaskPolicy`` (weight masks), ``policy.q_network`` of their DQN policies.
 
     Raises:
         TypeError: if ``network`` has no per-agent neuron masks.
@@ -166,9 +168,40 @@ def plot_mask_overlap(
     return _save(fig, path)
 
 
+def plot_mask_history(history: Sequence[Mapping[str, Any]], path: str | Path, title: str = "learned masks") -> Path:
+    """Mean pairwise overlap (Jaccard) and mean density of every learned-mask network over training.
+
+    Args:
+        history: Records of :class:`policies.LearnedMaskCallback` (``timesteps``, ``network``,
+            ``overlap``, ``density``), e.g. ``run.result.mask_history``.
+        path: PNG to write.
+        title: Figure title.
+
+    Raises:
+        ValueError: if ``history`` is empty.
+    """
+    if not history:
+        raise ValueError("plot_mask_history: history is empty; train with policies.LearnedMaskCallback()")
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    for network in dict.fromkeys(str(r["network"]) for r in history):
+        rows = [r for r in history if r["network"] == network]
+        steps = [r["timesteps"] for r in rows]
+        axes[0].plot(steps, [r["overlap"] for r in rows], label=network)
+        axes[1].plot(steps, [r["density"] for r in rows], label=network)
+    for ax, label in zip(axes, ("mean pairwise mask overlap (Jaccard)", "mean mask density")):
+        ax.set_xlabel("environment steps (all agents)")
+        ax.set_ylabel(label, fontsize=8)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    return _save(fig, path)
+
+
 def plot_run(run: Run, directory: str | Path) -> list[Path]:
     """The figures of a trained run: ``learning_curve.png``, and ``clusters.png`` (SePS / AdaPS
-    identity clustering) and ``mask_overlap.png`` (SNP-PS / AdaPS) where they apply."""
+    identity clustering), ``mask_overlap.png`` (SNP-PS / AdaPS / Kaleidoscope) and
+    ``mask_history.png`` (Kaleidoscope: overlap and density over training) where they apply."""
     directory = Path(directory)
     config = run.config
     written = [plot_learning_curves({config.method: [(run.result.steps, run.result.returns)]},
@@ -178,4 +211,7 @@ def plot_run(run: Run, directory: str | Path) -> list[Path]:
     network = getattr(run.model.policy, "policy_network", None) or getattr(run.model.policy, "q_network", None)
     if callable(getattr(network, "agent_masks", None)):
         written.append(plot_mask_overlap(network, agent_names(run.model), directory / "mask_overlap.png"))
+    if run.result.mask_history:
+        written.append(plot_mask_history(run.result.mask_history, directory / "mask_history.png",
+                                         f"{config.env}: {config.method} learned masks over training"))
     return written

@@ -24,6 +24,8 @@ from policies import (
     MASTDQN,
     FullSharingPolicy,
     FullSharingQPolicy,
+    LearnedMaskPolicy,
+    LearnedMaskQPolicy,
     MaskedDQN,
     PrunedMaskPolicy,
     PrunedMaskQPolicy,
@@ -81,6 +83,8 @@ METHODS: dict[str, MethodSpec] = {
                    description="one network, neuron mask per identity cluster"),
         MethodSpec("Sparse+id", SparseEvolvedPolicy, SparseEvolvedQPolicy, {"agent_id": True},
                    description="FuPS+id with 90%-sparse RigL-evolved weights (MAST)"),
+        MethodSpec("Kaleidoscope", LearnedMaskPolicy, LearnedMaskQPolicy,
+                   description="one network, learned weight mask per agent, diversity term and reset"),
     )
 }
 """Lower-case method name -> :class:`MethodSpec`."""

@@ -18,9 +18,18 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 import ps_wrappers
-from policies import ClusterResult, cluster_agents, count_parameters, set_evolution_horizon
+from policies import (
+    ClusterResult,
+    LearnedMaskCallback,
+    cluster_agents,
+    count_parameters,
+    set_evolution_horizon,
+    set_mask_schedule,
+)
+from policies.learned import regularizers_of
 from ps_toolkit.budget import Budget, plan_budget
 from ps_toolkit.registry import algorithm_class, make_env_fn, method_spec, policy_class
 from ps_toolkit.validation import check_config
@@ -85,6 +94,9 @@ class RunResult:
     """Trainable parameters (``policies.count_parameters``)."""
     trained_steps: int = 0
     """Steps trained (``model.num_timesteps``): the planned :attr:`Budget.total`."""
+    mask_history: list[dict[str, Any]] = field(default_factory=list)
+    """Learned-mask statistics over training (Kaleidoscope; ``policies.LearnedMaskCallback.history``),
+    empty for other methods."""
 
 
 @dataclass
@@ -175,7 +187,21 @@ def build_model(
     )
     if hasattr(model.policy, "sparse_topology"):
         set_evolution_horizon(model, budget.total)
+    if regularizers_of(model):
+        set_mask_schedule(model, budget.total)
     return model, clusters, cluster_seconds, budget
+
+
+def _mask_logger(model: BaseAlgorithm, total: int) -> LearnedMaskCallback | None:
+    """A callback logging the learned masks about 100 times over training (None for other methods)."""
+    if not regularizers_of(model):
+        return None
+    if isinstance(model, OffPolicyAlgorithm):  # a "rollout" is train_freq env steps there
+        per_rollout = model.n_envs * int(getattr(model.train_freq, "frequency", 1))
+    else:
+        per_rollout = model.n_envs * int(getattr(model, "n_steps", 1))
+    every = max(1, total // (100 * per_rollout))
+    return LearnedMaskCallback(set_schedule=False, every=every)  # build_model set the schedule
 
 
 def train(
@@ -198,11 +224,14 @@ def train(
     """
     model, clusters, cluster_seconds, budget = built if built is not None else build_model(config, tensorboard_log)
     logger = ReturnLogger()
-    callbacks = CallbackList([logger] + ([callback] if callback is not None else []))
+    masks = _mask_logger(model, budget.total)
+    extra = [c for c in (masks, callback) if c is not None]
+    callbacks = CallbackList([logger, *extra])
     start = time.perf_counter()
     model.learn(budget.total, callback=callbacks, progress_bar=progress_bar,
                 tb_log_name=f"{config.method}_seed{config.seed}")
     seconds = time.perf_counter() - start
     result = RunResult(logger.steps, logger.returns, logger.team_returns, seconds, cluster_seconds,
-                       count_parameters(model), int(model.num_timesteps))
+                       count_parameters(model), int(model.num_timesteps),
+                       masks.history if masks is not None else [])
     return Run(config, model, clusters, result, budget)

@@ -85,6 +85,13 @@ class SharingOffPolicyMixin(SharingPolicyMixin):
         critic = AgentContinuousCritic(heads=heads, layout=latent, real_actions=self.real_actions(), **kwargs)
         return critic.to(policy.device)
 
+    def _build(self, lr_schedule: Any) -> None:
+        super()._build(lr_schedule)  # type: ignore[misc]
+        # One optimizer per network: the method's hook runs once for each (e.g. learned masks).
+        policy: Any = self
+        self.sharing.after_build(policy.actor, policy.actor.optimizer)
+        self.sharing.after_build(policy.critic, policy.critic.optimizer)
+
     def sparse_networks(self) -> list[SparsePart]:
         """The actor (mirrored by TD3's actor target) and the critics (mirrored by the critic target).
 

@@ -2,7 +2,7 @@
 
 ``from policies.dqn import FullSharingPolicy`` gives the DQN policy of a method under the same
 name as in every family (``FullSharingPolicy``, ``SelectiveSharingPolicy``, ``PrunedMaskPolicy``,
-``SparseEvolvedPolicy``); the ``...QPolicy`` names are the same classes. Train them with
+``SparseEvolvedPolicy``, ``LearnedMaskPolicy``); the ``...QPolicy`` names are the same classes. Train them with
 :class:`MaskedDQN` (or ``MASTDQN``). QR-DQN (masked quantiles): ``Quantile...Policy`` here, or the
 same names as every family in :mod:`policies.dqn.qrdqn` (``from policies.dqn.qrdqn import
 PrunedMaskPolicy``), trained with :class:`MaskedQRDQN`.
@@ -14,6 +14,7 @@ from policies.dqn.masked_dqn import MaskedDQN
 from policies.dqn.policies import (
     AgentQNetwork,
     FullSharingQPolicy,
+    LearnedMaskQPolicy,
     MaskedExplorationWarning,
     PrunedMaskQPolicy,
     SelectiveSharingQPolicy,
@@ -26,6 +27,7 @@ from policies.dqn.qrdqn import (
     AgentQuantileNetwork,
     MaskedQRDQN,
     QuantileFullSharingPolicy,
+    QuantileLearnedMaskPolicy,
     QuantilePrunedMaskPolicy,
     QuantileSelectiveSharingPolicy,
     QuantileSparseEvolvedPolicy,
@@ -37,6 +39,7 @@ from policies.dqn.qrdqn import (
 FullSharingPolicy = FullSharingQPolicy
 SelectiveSharingPolicy = SelectiveSharingQPolicy
 PrunedMaskPolicy = PrunedMaskQPolicy
+LearnedMaskPolicy = LearnedMaskQPolicy
 SparseEvolvedPolicy = SparseEvolvedQPolicy
 
 __all__ = [
@@ -44,6 +47,8 @@ __all__ = [
     "AgentQuantileNetwork",
     "FullSharingPolicy",
     "FullSharingQPolicy",
+    "LearnedMaskPolicy",
+    "LearnedMaskQPolicy",
     "MaskedDQN",
     "MaskedExplorationMixin",
     "MaskedExplorationWarning",
@@ -51,6 +56,7 @@ __all__ = [
     "PrunedMaskPolicy",
     "PrunedMaskQPolicy",
     "QuantileFullSharingPolicy",
+    "QuantileLearnedMaskPolicy",
     "QuantilePrunedMaskPolicy",
     "QuantileSelectiveSharingPolicy",
     "QuantileSparseEvolvedPolicy",

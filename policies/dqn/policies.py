@@ -35,6 +35,7 @@ from policies.core.heads import AgentConditionedMLP
 from policies.core.sb3 import SharingPolicyMixin
 from policies.methods.options import (
     FullSharingOptions,
+    LearnedMaskOptions,
     SelectiveSharingOptions,
     ValuePruningOptions,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "AgentQNetwork",
     "ExplorationCheck",
     "FullSharingQPolicy",
+    "LearnedMaskQPolicy",
     "MaskedExplorationWarning",
     "PrunedMaskQPolicy",
     "SelectiveSharingQPolicy",
@@ -245,6 +247,7 @@ class SharingQPolicy(ValueSharingMixin, DQNPolicy):
         self.optimizer = self.optimizer_class(  # type: ignore[call-arg]
             self.q_net.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
         )
+        self.sharing.after_build(self, self.optimizer)
         self._post_build()
 
     def _post_build(self) -> None:
@@ -288,6 +291,20 @@ class PrunedMaskQPolicy(ValuePruningOptions, SharingQPolicy):
             Default :func:`policies.default_pruning` (Table 1, SMAC with QMIX: ``0-0.1``).
         clusters, threshold, agent_id, mask_seed, mask_channels, channel_pruning: As for
             :class:`policies.PrunedMaskPolicy`.
+        *args, **kwargs: SB3 ``DQNPolicy`` arguments.
+    """
+
+
+class LearnedMaskQPolicy(LearnedMaskOptions, SharingQPolicy):
+    """Kaleidoscope for DQN: one Q-network, learned weight masks per agent (released MPE agents: QMIX).
+
+    The target network is built like the online one; its thresholds are parameters, so SB3's
+    target update copies them. The diversity term and reset act on the online network only.
+
+    Args:
+        clusters, agent_id, mask_trunk, div_coef, coef_mode, reset_interval, reset_ratio,
+            reset_first_layer, threshold_init_scale, threshold_init_bias: As for
+            :class:`policies.LearnedMaskPolicy`.
         *args, **kwargs: SB3 ``DQNPolicy`` arguments.
     """
 

@@ -37,6 +37,7 @@ from policies.dqn.exploration import MaskedExplorationMixin
 from policies.dqn.policies import ExplorationCheck, ValueSharingMixin
 from policies.methods.options import (
     FullSharingOptions,
+    LearnedMaskOptions,
     SelectiveSharingOptions,
     ValuePruningOptions,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "MaskedQRDQN",
     "PrunedMaskPolicy",
     "QuantileFullSharingPolicy",
+    "QuantileLearnedMaskPolicy",
     "QuantilePrunedMaskPolicy",
     "QuantileSelectiveSharingPolicy",
     "QuantileSparseEvolvedPolicy",
@@ -166,6 +168,10 @@ class SharingQuantilePolicy(ValueSharingMixin, QRDQNPolicy):
         net = AgentQuantileNetwork(network=network, layout=latent, owner=type(self).__name__, **net_args)
         return net.to(self.device)
 
+    def _build(self, lr_schedule: Schedule) -> None:
+        super()._build(lr_schedule)
+        self.sharing.after_build(self, self.optimizer)
+
     def _value_networks(self) -> tuple[ExplorationCheck, ...]:
         return (self.quantile_net, self.quantile_net_target)
 
@@ -208,6 +214,10 @@ class QuantileSparseSelectiveSharingPolicy(SparseEvolutionMixin, QuantileSelecti
     """SePS (one quantile network per cluster) with sparse, RigL-evolved weights."""
 
 
+class QuantileLearnedMaskPolicy(LearnedMaskOptions, SharingQuantilePolicy):
+    """Kaleidoscope learned weight masks per agent on the quantile network (options as :class:`policies.LearnedMaskPolicy`)."""
+
+
 # SB3's convention: the same names in every family (``from policies.dqn.qrdqn import PrunedMaskPolicy``).
 FullSharingPolicy = QuantileFullSharingPolicy
 SelectiveSharingPolicy = QuantileSelectiveSharingPolicy
@@ -215,3 +225,4 @@ PrunedMaskPolicy = QuantilePrunedMaskPolicy
 SparseEvolvedPolicy = QuantileSparseEvolvedPolicy
 SparsePrunedMaskPolicy = QuantileSparsePrunedMaskPolicy
 SparseSelectiveSharingPolicy = QuantileSparseSelectiveSharingPolicy
+LearnedMaskPolicy = QuantileLearnedMaskPolicy

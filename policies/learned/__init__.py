@@ -10,19 +10,35 @@ from policies.learned.layers import LearnedMaskLinear, LearnedMaskMLP, RowGroups
 from policies.learned.regularizer import (
     KALEIDOSCOPE_DEFAULTS,
     KaleidoscopeRegularizer,
+    MaskScheduleWarning,
     diversity_loss,
+    reset_masked_weights,
 )
 from policies.learned.stats import LearnedMaskStats, mask_statistics
+from policies.learned.training import (
+    LearnedMaskCallback,
+    learned_mask_networks,
+    regularizers_of,
+    set_mask_schedule,
+)
+from policies.learned.trunk import LearnedMaskTrunk
 
 __all__ = [
     "KALEIDOSCOPE_DEFAULTS",
     "KaleidoscopeRegularizer",
+    "LearnedMaskCallback",
     "LearnedMaskConv2d",
     "LearnedMaskLinear",
     "LearnedMaskMLP",
     "LearnedMaskStats",
+    "LearnedMaskTrunk",
+    "MaskScheduleWarning",
     "RowGroups",
     "diversity_loss",
+    "learned_mask_networks",
     "mask_statistics",
+    "regularizers_of",
+    "reset_masked_weights",
+    "set_mask_schedule",
     "soft_threshold",
 ]

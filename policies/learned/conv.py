@@ -66,9 +66,24 @@ class LearnedMaskConv2d(LearnedMaskLayer, nn.Conv2d):
             self, in_channels, out_channels, kernel_size, stride=stride, padding=padding, dilation=dilation, bias=bias
         )
         self._init_mask_state(n_masks, threshold_init_scale, threshold_init_bias, "LearnedMaskConv2d")
+        self.row_groups: RowGroups | None = None
 
-    def forward(self, x: torch.Tensor, groups: RowGroups | torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        """``[B, C, H, W]`` rows and their groups (a :class:`RowGroups` or ``[B]`` mask index) -> ``[B, O, H', W']``."""
+    def forward(self, x: torch.Tensor, groups: RowGroups | torch.Tensor | None = None) -> torch.Tensor:  # type: ignore[override]
+        """``[B, C, H, W]`` rows and their groups (a :class:`RowGroups` or ``[B]`` mask index) -> ``[B, O, H', W']``.
+
+        Without ``groups``, the rows' groups are :attr:`row_groups`, set by the module that owns
+        the layer for the duration of its forward pass (:class:`~policies.learned.trunk.LearnedMaskTrunk`
+        inside an unchanged CNN, whose ``nn.Sequential`` calls ``conv(x)``).
+
+        Raises:
+            RuntimeError: without ``groups`` outside such a forward pass.
+        """
+        if groups is None:
+            groups = self.row_groups
+            if groups is None:
+                raise RuntimeError(
+                    "LearnedMaskConv2d: no row groups; call conv(x, groups) or run it inside a LearnedMaskTrunk"
+                )
         if not isinstance(groups, RowGroups):
             groups = RowGroups.from_index(groups, self.n_masks)
         g, o = self.n_masks, self.out_channels

@@ -31,8 +31,10 @@ for the full table), of the four strategies -- gather one weight matrix per row 
 over agents, scatter rows into an ``[N, max rows per agent, in]`` block and run one batched
 ``baddbmm`` -- the last was fastest or tied at every size (3 and 15 agents; 64 to 2,048 rows)
 and is what :class:`LearnedMaskLinear` does. The row placement (:class:`RowGroups`) is computed
-once per network forward and reused by every layer. Without gradients (acting), the per-agent
-weights are cached until a parameter changes in place (an optimizer step, ``load_state_dict``).
+once per network forward and reused by every layer. The per-agent weights are recomputed at every
+forward pass, with or without gradients: a cache keyed on the parameters' version counters (phase
+1) missed writes through ``.data``, which SB3's ``polyak_update`` makes to DQN / SAC / TD3 target
+networks, so a target kept acting with stale weights.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ __all__ = [
     "LearnedMaskLinear",
     "LearnedMaskMLP",
     "RowGroups",
+    "agent_groups",
+    "agent_masks",
     "init_thresholds",
     "kaiming_bound",
     "mask_layers_of",
@@ -145,24 +149,10 @@ class LearnedMaskLayer:
         shape = (n_masks, *self.weight.shape)
         self.thresholds = nn.Parameter(torch.empty(shape, dtype=self.weight.dtype, device=self.weight.device))
         init_thresholds(self.thresholds, init_scale, init_bias)
-        self._cache: tuple[tuple[int, ...], torch.Tensor] | None = None
 
     def masked_weights(self) -> torch.Tensor:
-        """``[G, *weight.shape]``: every group's effective weights (K1).
-
-        Without gradients the result is cached until ``weight`` or ``thresholds`` change in place.
-        """
-        if torch.is_grad_enabled():
-            return soft_threshold(self.weight, self.thresholds)
-        key = (
-            self.weight._version,
-            self.thresholds._version,
-            self.weight.data_ptr(),
-            self.thresholds.data_ptr(),
-        )
-        if self._cache is None or self._cache[0] != key:
-            self._cache = (key, soft_threshold(self.weight, self.thresholds))
-        return self._cache[1]
+        """``[G, *weight.shape]``: every group's effective weights (K1), from the current parameters."""
+        return soft_threshold(self.weight, self.thresholds)
 
     def masks(self) -> torch.Tensor:
         """``[G, *weight.shape]`` boolean masks (K2): ``|W| > sigmoid(s)``."""
@@ -258,22 +248,10 @@ class LearnedMaskMLP(AgentConditionedMLP):
         threshold_init_bias: float = 5.0,
     ) -> None:
         super().__init__(in_dim, hidden, out_dim, n_agents, activation_fn, agent_id)
-        groups = torch.arange(self.n_agents) if group_of_agent is None else torch.as_tensor(list(group_of_agent))
-        n_groups = int(groups.max()) + 1 if groups.numel() else 0
-        if (
-            groups.shape != (self.n_agents,)
-            or groups.dtype not in (torch.int32, torch.int64)
-            or int(groups.min()) < 0
-            or sorted(set(groups.tolist())) != list(range(n_groups))
-        ):
-            raise ValueError(
-                f"LearnedMaskMLP: group_of_agent must give one mask index per agent ({self.n_agents}) "
-                f"using every index in 0..G-1, got {list(groups.tolist())!r}"
-            )
-        self.register_buffer("group_of_agent", groups.long())
-        self.register_buffer(
-            "_agent_to_group", F.one_hot(groups.long(), n_groups).float(), persistent=False
-        )
+        groups = agent_groups(group_of_agent, self.n_agents, "LearnedMaskMLP")
+        n_groups = int(groups.max()) + 1
+        self.register_buffer("group_of_agent", groups)
+        self.register_buffer("_agent_to_group", F.one_hot(groups, n_groups).float(), persistent=False)
         self.n_masks = n_groups
         self._identity_groups = bool((groups == torch.arange(self.n_agents)).all())
         sizes = [self.input_dim, *self.hidden_sizes, self.out_dim]
@@ -288,7 +266,7 @@ class LearnedMaskMLP(AgentConditionedMLP):
         """The mask index of every row and its place in the per-mask blocks."""
         if self._identity_groups:
             return RowGroups.from_one_hot(agent_one_hot)
-        return RowGroups.from_one_hot(agent_one_hot @ self._agent_to_group)
+        return RowGroups.from_one_hot(agent_one_hot.to(self._agent_to_group.dtype) @ self._agent_to_group)
 
     def forward(self, features: torch.Tensor, agent_one_hot: torch.Tensor) -> torch.Tensor:
         """Each row through the network masked for its agent (K1)."""
@@ -311,10 +289,35 @@ class LearnedMaskMLP(AgentConditionedMLP):
 
         The same per-agent list that neuron-masked networks return, so mask-overlap plots apply.
         """
-        return [
-            layer.masks().flatten(1).float().index_select(0, self.group_of_agent)
-            for layer in self.mask_layers()
-        ]
+        return agent_masks(self.mask_layers(), self.group_of_agent)
+
+
+def agent_groups(group_of_agent: Sequence[int] | None, n_agents: int, owner: str) -> torch.Tensor:
+    """``[N]`` long tensor of every agent's mask index (default: one mask per agent), checked.
+
+    Raises:
+        ValueError: if ``group_of_agent`` does not give one index in ``[0, G)`` per agent, with
+            every index used.
+    """
+    groups = torch.arange(n_agents) if group_of_agent is None else torch.as_tensor(list(group_of_agent))
+    n_groups = int(groups.max()) + 1 if groups.numel() else 0
+    if (
+        n_agents < 1
+        or groups.shape != (n_agents,)
+        or groups.dtype not in (torch.int32, torch.int64)
+        or int(groups.min()) < 0
+        or sorted(set(groups.tolist())) != list(range(n_groups))
+    ):
+        raise ValueError(
+            f"{owner}: group_of_agent must give one mask index per agent ({n_agents}) "
+            f"using every index in 0..G-1, got {list(groups.tolist())!r}"
+        )
+    return groups.long()
+
+
+def agent_masks(layers: Sequence[Any], group_of_agent: torch.Tensor) -> list[torch.Tensor]:
+    """Per layer, the ``[N, weights]`` 0/1 mask (K2) of every agent, from the layers' group masks."""
+    return [layer.masks().flatten(1).float().index_select(0, group_of_agent.to(layer.weight.device)) for layer in layers]
 
 
 def kaiming_bound(layer: nn.Module) -> float:

@@ -1,5 +1,8 @@
 """Kaleidoscope's diversity regulariser and weight reset, driven by the optimizer's step hooks.
 
+The term itself is :mod:`policies.learned.diversity`, the reset :mod:`policies.learned.reset`;
+this module holds the coefficient, the schedule and the hooks that apply them.
+
 Li, Pan & Zhang (2024), sections 4.2 (diversity) and 4.3 (resetting); the released code is the
 reference for every constant below (``mask_diversity_loss``, ``_reset``, ``Kalei_q_learner``).
 With the masks of (K2) in :mod:`policies.learned.layers`:
@@ -43,19 +46,28 @@ factor barely changes the update. ``max_grad_norm`` re-clips the sum for a stric
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
-from policies.learned.layers import init_thresholds, kaiming_bound, mask_layers_of
+from policies.learned.diversity import (
+    MaskSTE,
+    default_layer_weights,
+    diversity_gradients,
+    diversity_loss,
+)
+from policies.learned.layers import mask_layers_of
+from policies.learned.reset import reset_masked_weights
 
 __all__ = [
     "COEF_MODES",
     "KALEIDOSCOPE_DEFAULTS",
     "KaleidoscopeRegularizer",
     "MaskSTE",
+    "MaskScheduleWarning",
     "default_layer_weights",
     "diversity_loss",
     "reset_masked_weights",
@@ -75,99 +87,8 @@ KALEIDOSCOPE_DEFAULTS: dict[str, Any] = {
 """The released MPE settings (the benchmark closest to ours); interval: 200k env steps there."""
 
 
-class MaskSTE(torch.autograd.Function):
-    """(K2') ``1[x > 0]`` forward, ``tanh(grad)`` backward (the released ``compare_STE``)."""
-
-    @staticmethod
-    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        """Binary mask of ``x > 0``."""
-        return (x > 0).to(x.dtype)
-
-    @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        """Straight through, squashed by ``tanh``."""
-        return torch.tanh(grad)
-
-
-def default_layer_weights(n_layers: int) -> list[float]:
-    """``w_l = 2^l``, input to output (released ``sparsity_layer_weights``)."""
-    return [float(2**index) for index in range(n_layers)]
-
-
-def diversity_loss(network: nn.Module, layer_weights: Sequence[float] | None = None) -> torch.Tensor:
-    """(K3) for one network; zero (no gradient) with a single mask.
-
-    The pairwise sum is computed in ``O(G)`` per weight: with binary masks and ``k`` agents keeping
-    a weight, ``sum_ij |M_i - M_j| = 2 k (G - k)``, written as ``2 sum_i M_i (G M_i - k)`` with the
-    bracket detached, whose gradient ``2 (G M_i - k)`` is exactly the pairwise subgradient
-    ``2 sum_j sign(M_i - M_j)``.
-
-    Raises:
-        ValueError: if the network has no learned-mask layer or the weights do not match them.
-    """
-    layers = mask_layers_of(network)
-    if not layers:
-        raise ValueError(f"diversity_loss: {type(network).__name__} has no learned-mask layer")
-    weights = default_layer_weights(len(layers)) if layer_weights is None else list(layer_weights)
-    if len(weights) != len(layers):
-        raise ValueError(
-            f"diversity_loss: got {len(weights)} layer weights for {len(layers)} masked layers of "
-            f"{type(network).__name__}; pass one per layer or None for 2^l"
-        )
-    groups = layers[0].n_masks
-    if groups < 2:
-        return torch.zeros((), device=layers[0].weight.device)
-    total = layers[0].weight.new_zeros(())
-    for layer, w_l in zip(layers, weights):
-        magnitude = layer.weight.detach().abs()
-        masks = MaskSTE.apply(magnitude - torch.sigmoid(layer.thresholds))
-        kept = masks.detach().sum(0)
-        pairwise = 2.0 * (masks * (groups * masks.detach() - kept)).sum(0)
-        total = total + w_l * (magnitude * pairwise).sum()
-    n_weights = sum(layer.weight.numel() for layer in layers)
-    return -total / (groups * (groups - 1) * n_weights)
-
-
-@torch.no_grad()
-def reset_masked_weights(
-    network: nn.Module,
-    ratio: float,
-    *,
-    reset_first_layer: bool = False,
-    threshold_reset_scale: float = 5.0,
-    threshold_reset_bias: float = 5.0,
-    generator: torch.Generator | None = None,
-) -> int:
-    """(K4) Re-draw, with probability ``ratio``, each weight that every mask removes.
-
-    A chosen weight gets a fresh ``kaiming_uniform_(a=sqrt(5))`` value and all ``G`` of its
-    thresholds a fresh ``-(U(0,1) * scale + bias)``; nothing else changes.
-
-    Returns:
-        The number of weights reset.
-
-    Raises:
-        ValueError: for a ``ratio`` outside ``[0, 1]``.
-    """
-    if not 0.0 <= ratio <= 1.0:
-        raise ValueError(f"reset_masked_weights: ratio must be in [0, 1], got {ratio!r}; Kaleidoscope uses 0.1")
-    layers = mask_layers_of(network)
-    n_reset = 0
-    for layer in layers if reset_first_layer else layers[1:]:
-        weight, thresholds = layer.weight, layer.thresholds
-        draw = torch.rand(weight.shape, generator=generator).to(weight.device)
-        chosen = ~layer.masks().any(0) & (draw < ratio)
-        count = int(chosen.sum())
-        if count == 0:
-            continue
-        bound = kaiming_bound(layer)
-        fresh = (torch.rand(count, generator=generator) * 2 - 1).to(weight) * bound
-        weight[chosen] = fresh
-        new_thresholds = torch.empty((thresholds.shape[0], count), dtype=thresholds.dtype)
-        init_thresholds(new_thresholds, threshold_reset_scale, threshold_reset_bias, generator)
-        thresholds[:, chosen] = new_thresholds.to(thresholds.device)
-        n_reset += count
-    return n_reset
+class MaskScheduleWarning(UserWarning):
+    """A learned-mask policy trains with a reset interval in env timesteps that was never converted."""
 
 
 class KaleidoscopeRegularizer(nn.Module):
@@ -191,6 +112,10 @@ class KaleidoscopeRegularizer(nn.Module):
         threshold_reset_bias: Bias of the same (5).
         horizon: Optimizer steps of the whole training; no reset within ``reset_interval`` of it.
         max_grad_norm: Clip all gradients to this norm after adding (K3); ``None``: no clip.
+        reset_timesteps: The reset interval in env timesteps (the papers' unit), for
+            :func:`policies.learned.training.set_mask_schedule` to convert into ``reset_interval``.
+            While it is given and ``reset_interval`` is not, the first optimizer step warns
+            (:class:`MaskScheduleWarning`) that no reset can happen yet.
         owner: Name used in error messages.
 
     Raises:
@@ -221,6 +146,7 @@ class KaleidoscopeRegularizer(nn.Module):
         threshold_reset_bias: float = 5.0,
         horizon: int | None = None,
         max_grad_norm: float | None = None,
+        reset_timesteps: int | None = None,
         owner: str = "KaleidoscopeRegularizer",
     ) -> None:
         super().__init__()
@@ -233,6 +159,12 @@ class KaleidoscopeRegularizer(nn.Module):
         for name, value in (("history_len", history_len), ("reset_interval", reset_interval), ("horizon", horizon)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise ValueError(f"{owner}: {name} must be a positive int of optimizer steps, got {value!r}")
+        if reset_timesteps is not None and (
+            isinstance(reset_timesteps, bool) or not isinstance(reset_timesteps, int) or reset_timesteps < 1
+        ):
+            raise ValueError(f"{owner}: reset_timesteps must be a positive int of env timesteps, got {reset_timesteps!r}")
+        self.reset_timesteps = reset_timesteps
+        self._warned_schedule = False
         self.owner = owner
         self.div_coef = float(div_coef)
         self.coef_mode = coef_mode
@@ -280,6 +212,11 @@ class KaleidoscopeRegularizer(nn.Module):
             self.horizon.fill_(horizon)
 
     @property
+    def networks(self) -> list[nn.Module]:
+        """The regularised networks, each with its own (K3) term and coefficient."""
+        return list(self._networks)
+
+    @property
     def reset_interval(self) -> int | None:
         """Optimizer steps between resets (K4), or ``None``."""
         value = int(self.interval)
@@ -293,10 +230,15 @@ class KaleidoscopeRegularizer(nn.Module):
         horizon = int(self.horizon)
         return horizon < 0 or horizon - step > interval
 
-    def rebind_optimizer(self, optimizer: torch.optim.Optimizer) -> None:
-        """Move both hooks to a new optimizer (if the model's optimizer is replaced)."""
+    def remove_hooks(self) -> None:
+        """Detach from the optimizer: no diversity term, no step counting, no reset any more."""
         for handle in self._handles:
             handle.remove()
+        self._handles = []
+
+    def rebind_optimizer(self, optimizer: torch.optim.Optimizer) -> None:
+        """Move both hooks to a new optimizer (if the model's optimizer is replaced)."""
+        self.remove_hooks()
         self._optimizer = optimizer
         self._handles = [
             optimizer.register_step_pre_hook(self._before_step),
@@ -347,25 +289,24 @@ class KaleidoscopeRegularizer(nn.Module):
                 f"{self.owner}: coef_mode='loss' needs the RL loss of every optimizer step; call "
                 "observe_loss(loss) before optimizer.step(), or use coef_mode='grad'"
             )
-        with torch.enable_grad():
-            losses = [diversity_loss(net) for net in self._networks]
-            detached = torch.stack([loss.detach().to(self.history) for loss in losses])
-            if self.coef_mode == "grad":
-                grads = [self._grads(loss, params) for loss, params in zip(losses, self._thresholds)]
-                rl_norms = torch.stack([_norm([p.grad for p in ps]) for ps in self._thresholds])
-                div_norms = torch.stack([_norm(gs) for gs in grads])
-                self._record(torch.stack([rl_norms.to(self.history), div_norms.to(self.history)], -1))
-                coefs = self.coefficients()
-                grads = [[g * coef.to(g.dtype) for g in gs] for coef, gs in zip(coefs, grads)]
-            else:
-                if self.coef_mode == "loss":
-                    reference = torch.full_like(detached, float(self._pending_loss))  # type: ignore[arg-type]
-                    self._record(torch.stack([reference, detached], -1))
-                coefs = self.coefficients()
-                grads = [
-                    self._grads(loss * coef.to(loss.dtype), ps)
-                    for coef, loss, ps in zip(coefs, losses, self._thresholds)
-                ]
+        if self.coef_mode == "grad":
+            terms = [diversity_gradients(net) for net in self._networks]
+            detached = torch.stack([loss.to(self.history) for loss, _ in terms])
+            rl_norms = torch.stack([_norm([p.grad for p in ps], self.history) for ps in self._thresholds])
+            div_norms = torch.stack([_norm(gs, self.history) for _, gs in terms])
+            self._record(torch.stack([rl_norms.to(self.history), div_norms.to(self.history)], -1))
+            coefs = self.coefficients()
+            grads = [[g * coef.to(g.dtype) for g in gs] for coef, (_, gs) in zip(coefs, terms)]
+        else:
+            if self.coef_mode == "loss":
+                with torch.no_grad():
+                    values = torch.stack([diversity_loss(net).to(self.history) for net in self._networks])
+                reference = torch.full_like(values, float(self._pending_loss))  # type: ignore[arg-type]
+                self._record(torch.stack([reference, values], -1))
+            coefs = self.coefficients()
+            terms = [diversity_gradients(net, float(coef)) for coef, net in zip(coefs, self._networks)]
+            detached = torch.stack([loss.to(self.history) for loss, _ in terms])
+            grads = [gs for _, gs in terms]
         self._pending_loss = None
         for params, gs in zip(self._thresholds, grads):
             for param, grad in zip(params, gs):
@@ -375,15 +316,19 @@ class KaleidoscopeRegularizer(nn.Module):
             torch.nn.utils.clip_grad_norm_(params, self.max_grad_norm)
         self._last = (detached, coefs)
 
-    @staticmethod
-    def _grads(loss: torch.Tensor, params: list[nn.Parameter]) -> list[torch.Tensor]:
-        if not loss.requires_grad:
-            return [torch.zeros_like(p) for p in params]
-        return list(torch.autograd.grad(loss, params, allow_unused=True, materialize_grads=True))
-
     def _after_step(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
         self.step += 1
         step = int(self.step)
+        if self.reset_timesteps is not None and self.reset_interval is None and not self._warned_schedule:
+            self._warned_schedule = True
+            warnings.warn(
+                f"{self.owner}: the weight reset every {self.reset_timesteps:,} env timesteps needs the "
+                "algorithm's optimizer steps per timestep, which the policy cannot see; until "
+                "policies.set_mask_schedule(model, total_timesteps) is called (or model.learn gets "
+                "callback=policies.LearnedMaskCallback()) no weight is reset",
+                MaskScheduleWarning,
+                stacklevel=2,
+            )
         if self.reset_due(step):
             scale, bias = self.threshold_reset
             n_reset = sum(
@@ -407,8 +352,9 @@ class KaleidoscopeRegularizer(nn.Module):
         )
 
 
-def _norm(tensors: Sequence[torch.Tensor | None]) -> torch.Tensor:
+def _norm(tensors: Sequence[torch.Tensor | None], like: torch.Tensor) -> torch.Tensor:
+    """Global 2-norm of the given tensors (0 if none), as ``like``'s dtype and device."""
     present = [t.detach() for t in tensors if t is not None]
     if not present:
-        return torch.zeros(())
-    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(t) for t in present]))
+        return like.new_zeros(())
+    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(t) for t in present])).to(like)

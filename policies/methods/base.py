@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+import torch
 from torch import nn
 
 from policies.core.extractor import TrunkFactory
@@ -98,6 +99,18 @@ class SharingMethod:
     ) -> AgentConditionedMLP:
         """The head network of ``role`` on ``in_dim`` trunk features."""
         raise NotImplementedError
+
+    def after_build(self, module: nn.Module, optimizer: torch.optim.Optimizer) -> None:
+        """Hook for methods that act during training: called once ``optimizer`` exists. Default: nothing.
+
+        Every policy family calls it at the end of its ``_build``, after creating the optimizer,
+        as ``self.sharing.after_build(self, self.optimizer)``; a family with one optimizer per
+        network (SAC, TD3: ``actor.optimizer``, ``critic.optimizer``) calls it once per pair, with
+        the network the optimizer trains. A method may attach submodules to ``module`` (they are
+        saved and loaded with the policy) and register optimizer hooks (rebuilt on load, since
+        loading builds the policy again). Target networks are never passed in: they follow
+        their online network through the algorithm's target update.
+        """
 
     def options(self) -> dict[str, Any]:
         """The method's options as keyword arguments of its constructor."""

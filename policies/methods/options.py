@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Literal
 from policies.clustering.clustering import ClusterSpec
 from policies.methods.base import SharingMethod
 from policies.methods.full import FullSharing
+from policies.methods.learned import LearnedMask
 from policies.methods.masks import ADAPS_THRESHOLD
 from policies.methods.pruned import PrunedMask, Ratios
 from policies.methods.selective import SelectiveSharing
@@ -23,6 +24,7 @@ __all__ = [
     "ActorCriticPruningOptions",
     "ValuePruningOptions",
     "FullSharingOptions",
+    "LearnedMaskOptions",
     "MethodOptions",
     "PrunedMaskOptions",
     "SelectiveSharingOptions",
@@ -138,4 +140,37 @@ class ValuePruningOptions(PrunedMaskOptions):
 
     def __init__(self, *args: Any, pruning: Ratios = None, **kwargs: Any) -> None:
         self._ratios = {"q": pruning}
+        super().__init__(*args, **kwargs)
+
+
+class LearnedMaskOptions(MethodOptions):
+    """Kaleidoscope options, all optional with the released MPE defaults (see :class:`~policies.methods.learned.LearnedMask`)."""
+
+    def __init__(
+        self,
+        *args: Any,
+        clusters: ClusterSpec = "agent",
+        agent_id: bool = True,
+        mask_trunk: bool = False,
+        div_coef: float = 0.5,
+        coef_mode: Literal["grad", "fixed"] = "grad",
+        reset_interval: int | None = 200_000,
+        reset_ratio: float = 0.1,
+        reset_first_layer: bool = False,
+        threshold_init_scale: float = 5.0,
+        threshold_init_bias: float = 5.0,
+        **kwargs: Any,
+    ) -> None:
+        self.sharing = LearnedMask(
+            clusters=clusters,
+            agent_id=agent_id,
+            mask_trunk=mask_trunk,
+            div_coef=div_coef,
+            coef_mode=coef_mode,
+            reset_interval=reset_interval,
+            reset_ratio=reset_ratio,
+            reset_first_layer=reset_first_layer,
+            threshold_init_scale=threshold_init_scale,
+            threshold_init_bias=threshold_init_bias,
+        )
         super().__init__(*args, **kwargs)

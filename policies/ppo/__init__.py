@@ -11,6 +11,7 @@ optimizer. For sb3-contrib's RecurrentPPO see :mod:`policies.recurrent`.
 from policies.ppo.policies import (
     ClusterLogStd,
     FullSharingPolicy,
+    LearnedMaskPolicy,
     PrunedMaskPolicy,
     SelectiveSharingPolicy,
     SharingActorCriticPolicy,
@@ -23,6 +24,7 @@ from policies.ppo.policies import (
 __all__ = [
     "ClusterLogStd",
     "FullSharingPolicy",
+    "LearnedMaskPolicy",
     "PrunedMaskPolicy",
     "SelectiveSharingPolicy",
     "SharingActorCriticPolicy",

@@ -40,6 +40,7 @@ from policies.core.sb3 import SharingPolicyMixin, actor_output_dim
 from policies.methods.options import (
     ActorCriticPruningOptions,
     FullSharingOptions,
+    LearnedMaskOptions,
     SelectiveSharingOptions,
 )
 from policies.sparse.mixin import SparseEvolutionMixin
@@ -47,6 +48,7 @@ from ps_wrappers.layout import SlotLayout
 
 __all__ = [
     "FullSharingPolicy",
+    "LearnedMaskPolicy",
     "PrunedMaskPolicy",
     "SelectiveSharingPolicy",
     "ClusterLogStd",
@@ -225,6 +227,7 @@ class SharingActorCriticPolicy(SharingPolicyMixin, ActorCriticPolicy):
             for head in extractor.value_net.head_layers():
                 self.init_weights(head, gain=1.0)
         self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)  # type: ignore[call-arg]
+        self.sharing.after_build(self, self.optimizer)
         self._post_build()
 
     def _post_build(self) -> None:
@@ -334,6 +337,29 @@ class PrunedMaskPolicy(ActorCriticPruningOptions, SharingActorCriticPolicy):
             (SNP-PS) or cluster (AdaPS).
         channel_pruning: SNP-PS ratio of masked channels per convolution (float or one per
             convolution; default 0.1).
+        *args, **kwargs: SB3 ``ActorCriticPolicy`` arguments.
+    """
+
+
+class LearnedMaskPolicy(LearnedMaskOptions, SharingActorCriticPolicy):
+    """Kaleidoscope for PPO and A2C (Li, Pan & Zhang, 2024): one actor and one critic, learned weight masks per agent.
+
+    Every layer of the actor and of the critic has shared weights and a learnable threshold per
+    agent and weight; the policy's optimizer step adds the diversity term and runs the weight
+    reset (``policy.learned_masks``, a :class:`policies.KaleidoscopeRegularizer`). Pass
+    ``callback=policies.LearnedMaskCallback()`` to ``learn`` (or call
+    :func:`policies.set_mask_schedule`) so that resets follow ``reset_interval`` env timesteps.
+
+    Args:
+        clusters: ``"agent"`` (default: a mask per agent), ``"type"``, a
+            :class:`policies.ClusterResult`, ids per agent or ``{agent: id}``.
+        agent_id: Concatenate the agent one-hot to the input (default ``True``, as released).
+        mask_trunk: Also mask the CNN trunk's convolutions (image observations).
+        div_coef, coef_mode: Diversity coefficient ``alpha`` (0.5) and how it is scaled
+            (``"grad"``, default, or ``"fixed"``).
+        reset_interval, reset_ratio, reset_first_layer: Reset every 200,000 env timesteps each
+            weight all agents mask out with probability 0.1, first layer excluded.
+        threshold_init_scale, threshold_init_bias: Thresholds start at ``-(U(0,1) * 5 + 5)``.
         *args, **kwargs: SB3 ``ActorCriticPolicy`` arguments.
     """
 

@@ -6,6 +6,7 @@ sb3-contrib's ``RecurrentActorCriticPolicy`` arguments plus its method's options
 
 from policies.recurrent.policies import (
     FullSharingPolicy,
+    LearnedMaskPolicy,
     PrunedMaskPolicy,
     SelectiveSharingPolicy,
     SharingRecurrentPolicy,
@@ -17,6 +18,7 @@ from policies.recurrent.policies import (
 
 __all__ = [
     "FullSharingPolicy",
+    "LearnedMaskPolicy",
     "PrunedMaskPolicy",
     "SelectiveSharingPolicy",
     "SharingRecurrentPolicy",

@@ -49,6 +49,7 @@ from torch import nn
 from policies.methods.options import (
     ActorCriticPruningOptions,
     FullSharingOptions,
+    LearnedMaskOptions,
     SelectiveSharingOptions,
 )
 from policies.ppo.policies import SharingActorCriticPolicy
@@ -56,6 +57,7 @@ from policies.sparse.mixin import SparseEvolutionMixin
 from ps_wrappers.layout import SlotLayout
 
 __all__ = [
+    "LearnedMaskPolicy",
     "FullSharingPolicy",
     "PrunedMaskPolicy",
     "SelectiveSharingPolicy",
@@ -116,6 +118,7 @@ class SharingRecurrentPolicy(SharingActorCriticPolicy, RecurrentActorCriticPolic
         self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)  # type: ignore[call-arg]
         for topology in getattr(self, "sparse_topologies", dict)().values():
             topology.rebind_optimizer(self.optimizer)
+        self.sharing.after_build(self, self.optimizer)  # hooks on the optimizer that now trains
 
     def _head_layout(self) -> SlotLayout:
         # The heads read [LSTM output | one-hot | acting | mask].
@@ -240,3 +243,12 @@ class SparsePrunedMaskPolicy(SparseEvolutionMixin, PrunedMaskPolicy):
 
 class SparseSelectiveSharingPolicy(SparseEvolutionMixin, SelectiveSharingPolicy):
     """SePS heads per cluster with sparse, RigL-evolved weights (RecurrentPPO)."""
+
+
+class LearnedMaskPolicy(LearnedMaskOptions, SharingRecurrentPolicy):
+    """Kaleidoscope learned weight masks per agent for RecurrentPPO: every head (actor and critics) masked.
+
+    Options as :class:`policies.LearnedMaskPolicy`; the diversity term and weight reset run on each
+    network's own optimizer (``actor.learned_masks`` / ``critic.learned_masks`` or
+    ``policy.learned_masks``). Args: *args, **kwargs: sb3-contrib ``RecurrentActorCriticPolicy`` arguments (the LSTM core stays unmasked, as in the released code's GRU).
+    """

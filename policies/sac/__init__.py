@@ -8,6 +8,7 @@ each agent's own entropy target) or SB3's ``SAC``.
 from policies.sac.masked_sac import MaskedSAC
 from policies.sac.policies import (
     FullSharingPolicy,
+    LearnedMaskPolicy,
     PrunedMaskPolicy,
     SelectiveSharingPolicy,
     SharingSACActor,
@@ -19,6 +20,7 @@ from policies.sac.policies import (
 
 __all__ = [
     "FullSharingPolicy",
+    "LearnedMaskPolicy",
     "MaskedSAC",
     "PrunedMaskPolicy",
     "SelectiveSharingPolicy",

@@ -38,12 +38,14 @@ from policies.core.off_policy import SharingOffPolicyMixin
 from policies.methods.options import (
     ActorCriticPruningOptions,
     FullSharingOptions,
+    LearnedMaskOptions,
     SelectiveSharingOptions,
 )
 from policies.sparse.mixin import SparseEvolutionMixin
 from ps_wrappers.layout import SlotLayout
 
 __all__ = [
+    "LearnedMaskPolicy",
     "FullSharingPolicy",
     "PrunedMaskPolicy",
     "SelectiveSharingPolicy",
@@ -248,3 +250,12 @@ class SparsePrunedMaskPolicy(SparseEvolutionMixin, PrunedMaskPolicy):
 
 class SparseSelectiveSharingPolicy(SparseEvolutionMixin, SelectiveSharingPolicy):
     """SePS (actor and critics per cluster) with sparse, RigL-evolved weights (SAC)."""
+
+
+class LearnedMaskPolicy(LearnedMaskOptions, SharingSACPolicy):
+    """Kaleidoscope learned weight masks per agent for SAC: every head (actor and critics) masked.
+
+    Options as :class:`policies.LearnedMaskPolicy`; the diversity term and weight reset run on each
+    network's own optimizer (``actor.learned_masks`` / ``critic.learned_masks`` or
+    ``policy.learned_masks``). Args: *args, **kwargs: SB3 ``SACPolicy`` arguments (train with :class:`policies.sac.MaskedSAC`).
+    """

@@ -6,6 +6,7 @@
 
 from policies.td3.policies import (
     FullSharingPolicy,
+    LearnedMaskPolicy,
     PrunedMaskPolicy,
     SelectiveSharingPolicy,
     SharingTD3Actor,
@@ -17,6 +18,7 @@ from policies.td3.policies import (
 
 __all__ = [
     "FullSharingPolicy",
+    "LearnedMaskPolicy",
     "PrunedMaskPolicy",
     "SelectiveSharingPolicy",
     "SharingTD3Actor",

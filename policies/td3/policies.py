@@ -38,12 +38,14 @@ from policies.core.off_policy import SharingOffPolicyMixin
 from policies.methods.options import (
     ActorCriticPruningOptions,
     FullSharingOptions,
+    LearnedMaskOptions,
     SelectiveSharingOptions,
 )
 from policies.sparse.mixin import SparseEvolutionMixin
 from ps_wrappers.layout import SlotLayout
 
 __all__ = [
+    "LearnedMaskPolicy",
     "FullSharingPolicy",
     "PrunedMaskPolicy",
     "SelectiveSharingPolicy",
@@ -206,3 +208,12 @@ class SparsePrunedMaskPolicy(SparseEvolutionMixin, PrunedMaskPolicy):
 
 class SparseSelectiveSharingPolicy(SparseEvolutionMixin, SelectiveSharingPolicy):
     """SePS (actor and critics per cluster) with sparse, RigL-evolved weights (TD3, DDPG)."""
+
+
+class LearnedMaskPolicy(LearnedMaskOptions, SharingTD3Policy):
+    """Kaleidoscope learned weight masks per agent for TD3 and DDPG: every head (actor and critics) masked.
+
+    Options as :class:`policies.LearnedMaskPolicy`; the diversity term and weight reset run on each
+    network's own optimizer (``actor.learned_masks`` / ``critic.learned_masks`` or
+    ``policy.learned_masks``). Args: *args, **kwargs: SB3 ``TD3Policy`` arguments. The actor steps once per ``policy_delay`` critic steps, so :func:`policies.set_mask_schedule` converts its reset interval with the critic's step count (the actor resets up to ``policy_delay`` times later in env steps).
+    """

@@ -28,7 +28,8 @@ def _train(out: Path, *extra: str) -> dict:
 @pytest.mark.parametrize(
     ("method", "algo", "algo_kwargs"),
     [("SNP-PS", "ppo", '{"n_steps": 64, "batch_size": 64, "n_epochs": 2}'),
-     ("FuPS+id", "dqn", '{"learning_starts": 64, "buffer_size": 1000, "train_freq": 4}')],
+     ("FuPS+id", "dqn", '{"learning_starts": 64, "buffer_size": 1000, "train_freq": 4}'),
+     ("Kaleidoscope", "dqn", '{"learning_starts": 64, "buffer_size": 1000, "train_freq": 4}')],
 )
 def test_train_save_reload_evaluate_round_trip(tmp_path: Path, method: str, algo: str, algo_kwargs: str) -> None:
     trained = _train(tmp_path, "--method", method, "--algo", algo, "--algo-kwargs", algo_kwargs, "--seed", "3")
@@ -73,9 +74,28 @@ def test_tensorboard_has_per_agent_and_team_returns(tmp_path: Path) -> None:
 def test_methods_lists_every_method(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.console(["methods"]) == 0
     out = capsys.readouterr().out
-    for name in ("NoPS", "FuPS", "FuPS+id", "SePS", "SNP-PS", "AdaPS", "Sparse+id"):
+    for name in ("NoPS", "FuPS", "FuPS+id", "SePS", "SNP-PS", "AdaPS", "Sparse+id", "Kaleidoscope"):
         assert name in out
+    assert "learned weight mask per agent" in out
     assert "90%-sparse" in out and "{}" not in out
+
+
+def test_kaleidoscope_run_logs_and_plots_its_masks_over_training(tmp_path: Path) -> None:
+    _train(tmp_path, "--method", "Kaleidoscope", "--algo-kwargs", '{"n_steps": 32, "batch_size": 64, "n_epochs": 1}',
+           "--method-kwargs", '{"reset_interval": 128}', "--steps", "512", "--eval-episodes", "0")
+    for name in ("mask_overlap.png", "mask_history.png"):
+        assert (tmp_path / name).stat().st_size > 1000, name
+    history = json.loads((tmp_path / "run.json").read_text())["result"]["mask_history"]
+    assert [r["timesteps"] for r in history] == [128, 128, 256, 256, 384, 384, 512, 512]  # rollouts of 32 x 4 slots
+    assert {r["network"] for r in history} == {"policy_net", "value_net"}
+    events = EventAccumulator(str(next((tmp_path / "tb").iterdir())))
+    events.Reload()
+    assert {"masks/policy_net/overlap", "masks/value_net/density/group0_0", "masks/div_coef"} <= set(events.Tags()["scalars"])
+    model = load_model(tmp_path)
+    regularizer = model.policy.learned_masks
+    # the schedule was set from the budget: 128 timesteps = 1 rollout = 2 optimizer steps; resets
+    # at steps 2 and 4, not at 6 (within the last interval of the 8 steps of training)
+    assert regularizer.reset_interval == 2 and int(regularizer.horizon) == 8 and int(regularizer.last_reset) == 4
 
 
 def test_bad_json_kwargs_is_a_clear_error() -> None:

@@ -9,11 +9,19 @@ import pytest
 from stable_baselines3 import PPO
 
 import ps_wrappers
-from policies import ClusterResult, FullSharingQPolicy, PrunedMaskPolicy, SelectiveSharingPolicy
+from policies import (
+    ClusterResult,
+    FullSharingQPolicy,
+    LearnedMaskPolicy,
+    LearnedMaskQPolicy,
+    PrunedMaskPolicy,
+    SelectiveSharingPolicy,
+)
 from ps_toolkit.plots import (
     mask_overlap,
     plot_cluster_embedding,
     plot_learning_curves,
+    plot_mask_history,
     plot_mask_overlap,
 )
 from ps_toolkit.registry import algorithm_class, make_env_fn, method_spec, policy_class
@@ -46,6 +54,18 @@ def test_methods_map_to_their_policies() -> None:
     assert method_spec("SePS").identity_clusters and method_spec("AdaPS").kwargs == {"method": "adaps"}
     with pytest.raises(ValueError, match="algorithm='sac' is not supported; use one of ppo"):
         algorithm_class("sac")
+    assert policy_class("kaleidoscope", "a2c") is LearnedMaskPolicy and policy_class("Kaleidoscope", "dqn") is LearnedMaskQPolicy
+
+
+def test_learned_mask_overlap_and_history_figures(tmp_path: Path) -> None:
+    model = PPO(LearnedMaskPolicy, _venv(), seed=0, device="cpu")
+    overlap = mask_overlap(model.policy.policy_network)  # weight masks, per agent, as for SNP-PS
+    assert overlap.shape == (4, 4) and np.all(overlap > 0.9)  # the released initialisation keeps nearly all
+    history = [{"timesteps": t, "network": n, "overlap": 1 - t / 1e4, "density": 0.99}
+               for t in (100, 200) for n in ("policy_net", "value_net")]
+    assert plot_mask_history(history, tmp_path / "h.png").stat().st_size > 1000
+    with pytest.raises(ValueError, match="plot_mask_history: history is empty"):
+        plot_mask_history([], tmp_path / "empty.png")
 
 
 def test_snp_ps_mask_overlap_is_a_jaccard_matrix() -> None:

@@ -91,22 +91,42 @@ def test_thresholds_and_weights_get_the_gradient_of_the_soft_threshold():
         assert layer.thresholds.grad.abs().sum() > 0
 
 
-def test_no_grad_cache_follows_optimizer_steps_and_loading():
-    net = _net()
+@pytest.mark.parametrize(
+    "change",
+    ["optimizer", "load_state_dict", "data", "copy"],
+)
+def test_outputs_follow_every_kind_of_parameter_change(change):
+    """Acting (no gradients) always uses the current weights, whichever way they were written:
+    an optimizer step, ``load_state_dict``, writes through ``.data`` (SB3's ``polyak_update`` of
+    target networks, which does not bump version counters) or in-place copies."""
+    net, other = _net(), _net()
+    with torch.no_grad():
+        for layer in other.mask_layers():
+            layer.weight.mul_(1.5)
+            layer.thresholds.sub_(0.5)
     x, _, one_hot = _batch()
-    opt = torch.optim.Adam(net.parameters(), lr=0.1)
     with torch.no_grad():
         first = net(x, one_hot)
-        assert torch.equal(net(x, one_hot), first)
-    net(x, one_hot).sum().backward()
-    opt.step()
+    if change == "optimizer":
+        opt = torch.optim.Adam(net.parameters(), lr=0.1)
+        net(x, one_hot).sum().backward()
+        opt.step()
+    elif change == "load_state_dict":
+        net.load_state_dict(other.state_dict())
+    else:
+        for mine, theirs in zip(net.parameters(), other.parameters()):
+            if change == "data":
+                mine.data.mul_(0.0)
+                mine.data.add_(theirs.data)
+            else:
+                with torch.no_grad():
+                    mine.copy_(theirs)
     with torch.no_grad():
-        stepped = net(x, one_hot)
-    torch.testing.assert_close(stepped, net(x, one_hot).detach())
-    assert not torch.allclose(stepped, first)
-    net.load_state_dict(_net().state_dict())
-    with torch.no_grad():
-        torch.testing.assert_close(net(x, one_hot), first)
+        now = net(x, one_hot)
+    assert not torch.allclose(now, first)
+    torch.testing.assert_close(now, net(x, one_hot).detach())
+    if change != "optimizer":
+        torch.testing.assert_close(now, other(x, one_hot).detach())
 
 
 def test_state_dict_round_trip_gives_identical_outputs():

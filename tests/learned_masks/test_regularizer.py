@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch import nn
 
+from policies.learned.diversity import diversity_gradients
 from policies.learned.layers import LearnedMaskMLP, kaiming_bound
 from policies.learned.regularizer import (
     KaleidoscopeRegularizer,
@@ -263,3 +264,20 @@ def test_bad_arguments_raise_clear_errors():
     _rl_loss(net).backward()
     with pytest.raises(RuntimeError, match=r"call observe_loss\(loss\) before optimizer.step\(\)"):
         opt.step()
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.3, 2000.0])
+def test_closed_form_gradients_equal_autograd_through_the_estimator(scale):
+    torch.manual_seed(3)
+    net = LearnedMaskMLP(5, [8, 8], 3, N_AGENTS, group_of_agent=[0, 1, 1, 2])
+    with torch.no_grad():
+        for layer in net.mask_layers():
+            layer.thresholds.uniform_(-4.0, -1.0)
+    value, grads = diversity_gradients(net, scale)
+    reference = diversity_loss(net)
+    torch.testing.assert_close(value, reference.detach())
+    for ours, theirs in zip(grads, torch.autograd.grad(scale * reference, _thresholds(net))):
+        torch.testing.assert_close(ours, theirs)
+    assert any(bool(g.abs().sum() > 0) for g in grads)
+    single_value, single = diversity_gradients(LearnedMaskMLP(5, [8], 3, 1))
+    assert float(single_value) == 0.0 and all(bool((g == 0).all()) for g in single)

@@ -28,6 +28,7 @@ FAMILY_NAMES = (
     "SparseEvolvedPolicy",
     "SparsePrunedMaskPolicy",
     "SparseSelectiveSharingPolicy",
+    "LearnedMaskPolicy",
 )
 SMALL = {"net_arch": [32, 32]}
 OFF_POLICY = {"learning_starts": 60, "batch_size": 32, "buffer_size": 2_000}

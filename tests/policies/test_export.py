@@ -20,6 +20,8 @@ from policies import (
     ClusterResult,
     FullSharingPolicy,
     FullSharingQPolicy,
+    LearnedMaskPolicy,
+    LearnedMaskQPolicy,
     MaskedDQN,
     PrunedMaskPolicy,
     PrunedMaskQPolicy,
@@ -33,6 +35,7 @@ from policies import (
     SparseSelectiveSharingQPolicy,
     export_policy,
     load_exported_policy,
+    set_mask_schedule,
 )
 from ps_wrappers.testing import AgentIdentityEnv, sample_slot_observations
 
@@ -57,6 +60,9 @@ CASES: list[tuple[type, type, dict[str, Any]]] = [
     (MASTDQN, SparseEvolvedQPolicy, {"agent_id": True, **SPARSE}),
     (MaskedDQN, SparsePrunedMaskQPolicy, SPARSE),
     (MaskedDQN, SparseSelectiveSharingQPolicy, {"clusters": {"agent_0": 0, "agent_1": 1, "agent_2": 0, "agent_3": 1}}),
+    (PPO, LearnedMaskPolicy, {"reset_interval": 32, "reset_ratio": 0.5}),
+    (A2C, LearnedMaskPolicy, {"clusters": CLUSTERS, "agent_id": False, "coef_mode": "fixed"}),
+    (MaskedDQN, LearnedMaskQPolicy, {"clusters": "type", "div_coef": 1.0}),
 ]
 IDS = [f"{a.__name__}-{c.__name__}-{'-'.join(k)}" for a, c, k in CASES]
 NOT_EXPORTED = {"AgentQNetwork", "SharingActorCriticPolicy", "SharingQPolicy"}  # a Q-network and two abstract bases
@@ -70,6 +76,7 @@ def _trained(algo: type, cls: type, kwargs: dict[str, Any]) -> Any:
     venv = ps_wrappers.make_vec_env(_env, n_envs=2, seed=0)
     extra = PPO_KW if algo is PPO else {"n_steps": 4} if algo is A2C else DQN_KW
     model = algo(cls, venv, policy_kwargs=kwargs, seed=0, device="cpu", **extra)
+    set_mask_schedule(model, 64)  # learned masks: resets on their schedule (no-op for other methods)
     return model.learn(64)
 
 

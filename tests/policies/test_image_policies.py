@@ -26,12 +26,15 @@ PPO_CASES = [
     ("SNP-PS channels", policies.PrunedMaskPolicy, {"mask_channels": True, "channel_pruning": 0.5}),
     ("AdaPS channels", policies.PrunedMaskPolicy, {"method": "adaps", "mask_channels": True}),
     ("sparse", policies.SparseEvolvedPolicy, {"sparsity": 0.8}),
+    ("Kaleidoscope", policies.LearnedMaskPolicy, {}),
+    ("Kaleidoscope masked trunk", policies.LearnedMaskPolicy, {"mask_trunk": True, "clusters": "type"}),
 ]
 DQN_CASES = [
     ("FuPS", policies.FullSharingQPolicy, {}),
     ("SePS", policies.SelectiveSharingQPolicy, {"clusters": "agent"}),
     ("SNP-PS channels", policies.PrunedMaskQPolicy, {"mask_channels": True}),
     ("sparse", policies.SparseEvolvedQPolicy, {"sparsity": 0.8}),
+    ("Kaleidoscope masked trunk", policies.LearnedMaskQPolicy, {"mask_trunk": True}),
 ]
 
 

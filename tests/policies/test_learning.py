@@ -13,7 +13,14 @@ import numpy as np
 import pytest
 from stable_baselines3 import PPO
 
-from policies import FullSharingPolicy, PrunedMaskPolicy, SelectiveSharingPolicy, cluster_agents
+from policies import (
+    FullSharingPolicy,
+    LearnedMaskCallback,
+    LearnedMaskPolicy,
+    PrunedMaskPolicy,
+    SelectiveSharingPolicy,
+    cluster_agents,
+)
 
 PPO_KWARGS: dict[str, Any] = {"n_steps": 32, "batch_size": 128, "learning_rate": 3e-3, "ent_coef": 0.0, "seed": 0}
 
@@ -50,11 +57,13 @@ def test_clustering_separates_the_identity_agents(identity_clusters):
         ("SePS", SelectiveSharingPolicy, {"clusters": "from_vae"}, True),
         ("SNP-PS", PrunedMaskPolicy, {}, True),
         ("AdaPS", PrunedMaskPolicy, {"method": "adaps", "clusters": "from_vae"}, True),
+        ("Kaleidoscope", LearnedMaskPolicy, {}, True),
     ],
 )
 def test_identity_task(name, cls, kwargs, solves, identity_venv, identity_clusters):
     kwargs = {k: identity_clusters if v == "from_vae" else v for k, v in kwargs.items()}
-    model = PPO(cls, identity_venv(), policy_kwargs=kwargs, **PPO_KWARGS).learn(8_000)
+    callback = LearnedMaskCallback() if cls is LearnedMaskPolicy else None
+    model = PPO(cls, identity_venv(), policy_kwargs=kwargs, **PPO_KWARGS).learn(8_000, callback=callback)
     score = _mean_reward(model, identity_venv(seed=7))
     if solves:
         assert score >= 0.9, f"{name} should solve the identity task, got {score:.3f}"

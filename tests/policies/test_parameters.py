@@ -25,6 +25,9 @@ def test_parameter_counts_match_the_snp_ps_paper_table_2():
     assert rows["FuPS+id"] == 76_423 + 2 * 6 * 128 and round(rows["FuPS+id"], -3) == 78_000
     assert rows["SePS"] == 3 * 76_423 and round(rows["SePS"], -3) == 229_000
     assert rows["SNP-PS"] == rows["AdaPS"] == rows["FuPS"]
+    # Kaleidoscope: FuPS+id's weights plus one threshold per agent and weight
+    weights = 2 * (42 * 128 + 2 * 128 * 128) + 128 * 6 + 128 * 1
+    assert rows["Kaleidoscope"] == rows["FuPS+id"] + 6 * weights
     table = format_parameter_table(parameter_table(_lbf_like(), net_arch=[128, 128, 128]))
     assert "| SePS | SelectiveSharingPolicy | 229,269 |" in table
 
@@ -33,7 +36,8 @@ def test_q_counts_exclude_the_target_network_and_match_models():
     env = _lbf_like()
     rows = {r.method: r.parameters for r in parameter_table(env, algorithm="dqn")}
     q = 36 * 64 + 64 + 64 * 64 + 64 + 64 * 6 + 6
-    assert rows == {"FuPS": q, "FuPS+id": q + 6 * 64, "SePS": 3 * q, "SNP-PS": q, "AdaPS": q}
+    kaleidoscope = q + 6 * 64 + 6 * (42 * 64 + 64 * 64 + 64 * 6)  # FuPS+id and a threshold per agent and weight
+    assert rows == {"FuPS": q, "FuPS+id": q + 6 * 64, "SePS": 3 * q, "SNP-PS": q, "AdaPS": q, "Kaleidoscope": kaleidoscope}
     policy = FullSharingQPolicy(env.observation_space, env.action_space, lr)
     assert count_parameters(policy) == q < sum(p.numel() for p in policy.parameters())
 
