@@ -101,7 +101,7 @@ class SharedPolicy:
                 f"was trained on {self.layout}; is this the env the model was trained on (and built "
                 "with the same make_vec_env options)?"
             )
-        self._layers = transform_chain(prepared)
+        self._layers = transform_chain(prepared, stop=env)  # only the padding added here, not the user's wrappers
         self.index = {a: j for j, a in enumerate(agents)}
         self.buffers = SlotBuffers(self.layout, len(agents))
         self.writer = SlotWriter(self.spec, self.buffers, owner="SharedPolicy")

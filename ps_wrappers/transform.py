@@ -224,10 +224,16 @@ def wrap(env: EnvT, transform: AgentTransform, parallel_cls: type = ParallelTran
     return aec_cls(env, transform)
 
 
-def transform_chain(env: Any) -> list[AgentTransform]:
-    """The :class:`AgentTransform` of every wrapper around ``env``, innermost first."""
+def transform_chain(env: Any, stop: Any = None) -> list[AgentTransform]:
+    """The :class:`AgentTransform` of every wrapper around ``env``, innermost first.
+
+    Args:
+        env: The outermost env.
+        stop: An env inside the chain where the walk stops (its own wrappers are left out), e.g.
+            the user's env under the padding that ``make_vec_env`` added.
+    """
     layers = []
-    while env is not None:
+    while env is not None and env is not stop:
         if isinstance(env, (ParallelTransform, AECTransform)):
             layers.append(env.transform)
         env = env.__dict__.get("env") or env.__dict__.get("aec_env")

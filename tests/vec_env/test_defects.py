@@ -115,6 +115,30 @@ def test_vec_env_and_shared_policy_write_identical_rows() -> None:
         obs_b, _, _, _, infos_b = deployed.step(trained_on.received[-1])  # the same env actions
 
 
+def test_shared_policy_does_not_reapply_the_users_own_wrappers() -> None:
+    """Deployment on a preprocessed env (resize, colour reduction, heterogeneous padding) writes the vec env's rows."""
+    from policies import FullSharingPolicy
+
+    def make() -> object:
+        env = SpaceMapEnv(
+            {"a_0": spaces.Box(0, 255, (10, 10, 3), np.uint8), "b_0": spaces.Box(0, 255, (12, 12, 3), np.uint8)},
+            {"a_0": spaces.Discrete(3), "b_0": spaces.Discrete(2)},
+        )
+        return pw.resize(pw.color_reduction(env), 6, 6)
+
+    venv = pw.make_vec_env(make, seed=3)
+    model = PPO(FullSharingPolicy, venv, n_steps=8, batch_size=16, seed=0)
+    deployed = make()
+    obs, infos = deployed.reset(seed=3)
+    actor = pw.SharedPolicy(model, make())
+    rows = actor.observe(obs, infos)
+    venv.seed(3)  # PPO(seed=0) reseeded the copies
+    slots = venv.reset()
+    for key in rows:
+        np.testing.assert_array_equal(rows[key], slots[key])
+    assert set(actor.act(obs, infos)) == {"a_0", "b_0"}
+
+
 def test_evaluate_never_sends_an_action_its_info_mask_forbids() -> None:
     venv = pw.make_vec_env(_info_mask_env(), seed=0)
     model = MaskablePPO("MlpPolicy", venv, n_steps=16, batch_size=48, seed=0).learn(48)
