@@ -3,8 +3,9 @@
 Trains PPO with a sharing policy on the image observations of ``examples/pistonball.py`` and
 ``examples/knights_archers_zombies.py --obs visual`` (the PettingZoo SB3 tutorials' preprocessing:
 blue channel, 84x84, 3 stacked frames; uint8 images through the vec env into a CNN trunk), and
-evaluates the greedy policy every ``--eval-every`` agent-steps on fresh episodes, against the mean
-return of uniformly random actions. Prints a Markdown table and writes the curves.
+every ``--eval-every`` agent-steps evaluates the policy on the same fresh episodes twice, acting
+greedily and sampling its actions (as it does in training), against the mean return of uniformly
+random actions. Prints a Markdown table and writes the curves.
 
 Usage::
 
@@ -50,12 +51,22 @@ class Args:
     """Env copies."""
     n_pistons: int = 20
     """Pistonball: pistons."""
+    continuous: bool = False
+    """Pistonball: continuous piston moves (the tutorial's); default discrete (down / stay / up)."""
     n_steps: int = 128
     """PPO rollout length per slot."""
     batch_size: int = 512
     """PPO minibatch size."""
     n_epochs: int = 4
     """PPO epochs per rollout."""
+    learning_rate: float = 6e-4
+    """Adam learning rate (PettingZoo's pistonball tutorial: 6.2e-4)."""
+    gamma: float = 0.95
+    """Discount (the tutorial's 0.95)."""
+    ent_coef: float = 0.05
+    """Entropy bonus (the tutorial's 0.09; lower keeps the greedy policy decisive on short budgets)."""
+    clip_range: float = 0.3
+    """PPO clip range (the tutorial's 0.3)."""
     seed: int = 0
     """Seed."""
     threads: int = 2
@@ -67,24 +78,43 @@ class Args:
 
 
 class _Evaluate(BaseCallback):
+    """Every ``every`` agent-steps: the team return of the greedy policy and of the sampling policy.
+
+    Also keeps the team return of every training episode (``info["team_episode"]``) in ``training``.
+    """
+
     def __init__(self, env_fn: Any, every: int, episodes: int) -> None:
         super().__init__()
         self.env_fn, self.every, self.episodes = env_fn, every, episodes
-        self.curve: list[tuple[int, float]] = []
+        self.curve: list[tuple[int, float, float]] = []
+        self.training: list[tuple[int, float]] = []
         self._next = 0
 
+    def measure(self) -> tuple[int, float, float]:
+        """(agent-steps, greedy team return, sampling team return) on the evaluation episodes."""
+        returns = [
+            ps_wrappers.evaluate(
+                self.model, self.env_fn, n_episodes=self.episodes, seed=10_000, deterministic=deterministic
+            ).mean_team_return
+            for deterministic in (True, False)
+        ]
+        point = (self.num_timesteps, returns[0], returns[1])
+        print(f"  {point[0]:>9,} agent-steps: team return greedy {point[1]:.2f}, sampling {point[2]:.2f}", flush=True)
+        return point
+
     def _on_step(self) -> bool:
+        for info in self.locals["infos"]:
+            if "team_episode" in info:
+                self.training.append((self.num_timesteps, info["team_episode"]["r"]))
         if self.num_timesteps >= self._next:
             self._next += self.every
-            result = ps_wrappers.evaluate(self.model, self.env_fn, n_episodes=self.episodes, seed=10_000)
-            self.curve.append((self.num_timesteps, result.mean_team_return))
-            print(f"  {self.num_timesteps:>9,} agent-steps: greedy team return {result.mean_team_return:.2f}", flush=True)
+            self.curve.append(self.measure())
         return True
 
 
 def _env_fn(args: Args) -> tuple[Any, Any]:
     if args.task == "pistonball":
-        settings = pistonball.Args(n_pistons=args.n_pistons)
+        settings = pistonball.Args(n_pistons=args.n_pistons, continuous=args.continuous)
         return (lambda: pistonball.make_env(settings)), pistonball._random_returns
     if args.task == "kaz":
         kaz_settings = kaz.Args(obs="visual")
@@ -101,27 +131,32 @@ def main(args: Args) -> dict[str, Any]:
     policy = methods[args.method]
     model = PPO(
         policy, venv, n_steps=args.n_steps, batch_size=args.batch_size, n_epochs=args.n_epochs,
-        ent_coef=0.01, seed=args.seed, device="cpu",
+        learning_rate=args.learning_rate, gamma=args.gamma, ent_coef=args.ent_coef, clip_range=args.clip_range,
+        seed=args.seed, device="cpu",
     )
     callback = _Evaluate(env_fn, args.eval_every, args.eval_episodes)
     start = time.perf_counter()
     model.learn(args.steps, callback=callback)
     seconds = time.perf_counter() - start
-    final = ps_wrappers.evaluate(model, env_fn, n_episodes=args.eval_episodes, seed=10_000).mean_team_return
-    callback.curve.append((model.num_timesteps, final))
+    callback.curve.append(callback.measure())
     random = float(np.mean(random_returns(env_fn, args.eval_episodes, np.random.default_rng(args.seed))))
     result = {
         "task": args.task, "method": args.method, "observation": str(venv.observation_space),
         "agent_steps": model.num_timesteps, "seconds": seconds, "random": random, "curve": callback.curve,
+        "training": callback.training,
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{args.task}_{args.method}.json").write_text(json.dumps(result, indent=1))
     print(f"\n{args.task} ({venv.observation_space}), {args.method}, PPO, {model.num_timesteps:,} agent-steps "
           f"in {seconds / 60:.1f} min ({args.threads} torch threads)\n")
-    print("| agent-steps | greedy team return |\n|---:|---:|")
-    print(f"| random actions | {random:.2f} |")
-    for steps, value in callback.curve:
-        print(f"| {steps:,} | {value:.2f} |")
+    print("| agent-steps | greedy | sampling | training episodes since the previous row |\n|---:|---:|---:|---:|")
+    print(f"| random actions | {random:.2f} | {random:.2f} | |")
+    previous = -1
+    for steps, greedy, sampling in callback.curve:
+        ended = [r for t, r in callback.training if previous < t <= steps]
+        trained = f"{np.mean(ended):.2f} ({len(ended)})" if ended else ""
+        print(f"| {steps:,} | {greedy:.2f} | {sampling:.2f} | {trained} |")
+        previous = steps
     _plot(result, Path(args.plot) if args.plot else args.out / f"{args.task}.png")
     return result
 
@@ -132,12 +167,18 @@ def _plot(result: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    steps, values = zip(*result["curve"])
+    steps, greedy, sampling = zip(*result["curve"])
     fig, ax = plt.subplots(figsize=(5, 3.2))
-    ax.plot(steps, values, marker="o", label=f"PPO, {result['method']} (CNN trunk)")
+    ax.plot(steps, greedy, marker="o", label=f"PPO {result['method']}, greedy")
+    ax.plot(steps, sampling, marker="s", label=f"PPO {result['method']}, sampling")
+    if len(result["training"]) >= 2:
+        t, r = (np.asarray(v, dtype=float) for v in zip(*result["training"]))
+        window = max(1, len(r) // 10)
+        smooth = np.convolve(r, np.ones(window) / window, mode="valid")
+        ax.plot(t[window - 1:], smooth, color="tab:green", alpha=0.7, label=f"training episodes ({window}-ep. mean)")
     ax.axhline(result["random"], color="gray", linestyle="--", label="random actions")
     ax.set_xlabel("agent-steps")
-    ax.set_ylabel("greedy team return")
+    ax.set_ylabel("team return")
     ax.set_title(result["task"])
     ax.legend()
     fig.tight_layout()

@@ -44,6 +44,8 @@ class Args:
     """Pistons (agents)."""
     max_cycles: int = 125
     """Episode length (the tutorial's 125)."""
+    continuous: bool = True
+    """Continuous piston moves (the tutorial's); False: down / stay / up."""
     n_envs: int = 4
     """Env copies (slots = copies x pistons)."""
     size: int = 84
@@ -71,7 +73,7 @@ def make_env(args: Args) -> Any:
     env = pistonball_v6.parallel_env(
         n_pistons=args.n_pistons,
         time_penalty=-0.1,
-        continuous=True,
+        continuous=args.continuous,
         random_drop=True,
         random_rotate=True,
         ball_mass=0.75,
@@ -126,9 +128,11 @@ def _random_returns(env_fn: Any, episodes: int, rng: np.random.Generator) -> lis
     returns = []
     for k in range(episodes):
         env.reset(seed=10_000 + k)
+        for a in env.possible_agents:
+            env.action_space(a).seed(int(rng.integers(2**31)))
         total = 0.0
         while env.agents:
-            actions = {a: rng.uniform(-1, 1, size=(1,)).astype(np.float32) for a in env.agents}
+            actions = {a: env.action_space(a).sample() for a in env.agents}
             _, rewards, _, _, _ = env.step(actions)
             total += sum(float(r) for r in rewards.values())
         returns.append(total)

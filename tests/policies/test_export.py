@@ -239,3 +239,61 @@ def test_image_slot_policies_export_and_act_identically(kwargs: dict, tmp_path: 
     np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0], policy.predict(obs, deterministic=True)[0])
     for key, value in policy.state_dict().items():
         torch.testing.assert_close(loaded.state_dict()[key], value)
+
+
+FAMILY_ENVS = {"box": "ContinuousIdentityEnv", "discrete": "AgentIdentityEnv"}
+
+
+def _family_cases() -> list[tuple[str, str, str]]:
+    """(family module, class name, env kind) for every concrete policy class of every family."""
+    import importlib
+
+    families = {"policies.sac": "box", "policies.td3": "box", "policies.recurrent": "discrete", "policies.dqn.qrdqn": "discrete"}
+    bases = {"SharingSACActor", "SharingSACPolicy", "SharingTD3Actor", "SharingTD3Policy", "SharingRecurrentPolicy",
+             "SharingQuantilePolicy", "AgentQuantileNetwork"}
+    cases = []
+    for module_name, kind in families.items():
+        module, seen = importlib.import_module(module_name), set()
+        for name in module.__all__:
+            value = getattr(module, name)
+            if isinstance(value, type) and issubclass(value, BasePolicy) and name not in bases and value not in seen:
+                seen.add(value)  # qrdqn exports each class under two names
+                cases.append((module_name, name, kind))
+    return cases
+
+
+@pytest.mark.parametrize(("module_name", "name", "kind"), _family_cases(), ids=lambda v: str(v).rsplit(".", 1)[-1])
+def test_every_algorithm_family_exports_and_acts_identically(module_name: str, name: str, kind: str, tmp_path: Path) -> None:
+    """SAC, TD3, RecurrentPPO and QR-DQN policies of every method round-trip through the data-only export."""
+    import importlib
+
+    from sb3_contrib import RecurrentPPO
+    from stable_baselines3 import TD3
+
+    from policies.dqn import MaskedQRDQN
+    from policies.sac import MaskedSAC
+    from ps_wrappers import testing
+
+    cls = getattr(importlib.import_module(module_name), name)
+    env_cls = getattr(testing, FAMILY_ENVS[kind])
+    algo, extra = {
+        "policies.sac": (MaskedSAC, {"learning_starts": 8, "buffer_size": 200}),
+        "policies.td3": (TD3, {"learning_starts": 8, "buffer_size": 200}),
+        "policies.recurrent": (RecurrentPPO, {"n_steps": 8, "batch_size": 16, "n_epochs": 1}),
+        "policies.dqn.qrdqn": (MaskedQRDQN, {"learning_starts": 8, "buffer_size": 200}),
+    }[module_name]
+    kwargs: dict[str, Any] = {"clusters": "type"} if "Selective" in name else {}
+    if "Sparse" in name:
+        kwargs["update_interval"] = 5
+    venv = ps_wrappers.make_vec_env(env_cls, n_envs=1, seed=0)
+    model = algo(cls, venv, policy_kwargs=kwargs, seed=0, device="cpu", **extra).learn(48)
+    export_policy(model, tmp_path / "export")
+    torch.manual_seed(99)
+    loaded = load_exported_policy(tmp_path / "export")
+    assert type(loaded) is cls and not loaded.training
+    original, restored = model.policy.state_dict(), loaded.state_dict()
+    assert original.keys() == restored.keys()
+    for key, value in original.items():
+        assert torch.equal(value, restored[key]), key
+    obs = sample_slot_observations(model.observation_space, 32, np.random.default_rng(1))
+    np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0], model.predict(obs, deterministic=True)[0])
