@@ -5,12 +5,12 @@ rollout (PPO, A2C) or the ``train_freq`` block (DQN) that passes the total. With
 ``n_steps=2048`` and 120 slots, ``learn(100)`` trains 245,760 steps. :func:`plan_budget` picks
 what honours the requested budget and says so:
 
-* PPO / A2C without an ``n_steps`` of the user's: ``n_steps`` is sized so that whole rollouts add
+* On-policy algorithms (PPO, A2C, TRPO, RecurrentPPO) without an ``n_steps`` of the user's: ``n_steps`` is sized so that whole rollouts add
   up to the budget rounded up to whole env steps (never more than the algorithm's default
   ``n_steps``), and PPO's ``batch_size`` (when not given) is the divisor of the rollout closest to
-  its default, so no minibatch is truncated.
-* PPO / A2C with ``n_steps`` given: kept; the budget is rounded up to whole rollouts.
-* DQN variants: the budget is rounded up to whole env steps, and to whole ``train_freq`` blocks.
+  its default, so no minibatch is truncated (likewise TRPO's and RecurrentPPO's).
+* On-policy with ``n_steps`` given: kept; the budget is rounded up to whole rollouts.
+* Off-policy algorithms (the DQN variants, SAC, TD3, DDPG): the budget is rounded up to whole env steps, and to whole ``train_freq`` blocks.
 
 The planned total is what ``learn`` gets, so SB3's progress bar counts to the steps that run.
 """
@@ -22,7 +22,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from stable_baselines3 import PPO
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 
 from ps_toolkit.registry import algorithm_class
@@ -66,6 +65,11 @@ def algorithm_default(algo: type, name: str) -> Any:
     return None
 
 
+def _takes(algo: type, name: str) -> bool:
+    """Whether an on-policy algorithm has the minibatch argument ``name`` (PPO, TRPO, RecurrentPPO; not A2C)."""
+    return algorithm_default(algo, name) is not None
+
+
 def _batch_size(rollout: int, default: int) -> int:
     """PPO minibatch size for a sized rollout: the whole rollout when it is smaller than
     ``default``, else the divisor of the rollout closest to ``default`` if within a factor 2 of it
@@ -84,7 +88,7 @@ def plan_budget(algorithm: str, steps: int, slots: int, copies: int, algo_kwargs
     """Plan the steps of a run of ``steps`` on a vec env with ``slots`` slots.
 
     Args:
-        algorithm: ``ppo``, ``a2c``, ``dqn`` or ``mast-dqn``.
+        algorithm: A name of :data:`ps_toolkit.registry.ALGORITHMS`.
         steps: Requested budget, counted per slot.
         slots: Slots of the vec env (``venv.num_envs``).
         copies: Env copies (for the message).
@@ -141,9 +145,9 @@ def _plan_on_policy(
     total = rollouts * n_steps * slots
     sized: dict[str, Any] = {"n_steps": n_steps}
     reason = f"{rollouts:,} rollout{'s' * (rollouts > 1)} of n_steps={n_steps} (sized to --steps {steps:,})"
-    if issubclass(algo, PPO) and n_steps * slots < 2:
-        raise ValueError(f"PPO needs a rollout of at least 2 steps; pass --steps 2 or more ({slots} slot)")
-    if issubclass(algo, PPO) and "batch_size" not in algo_kwargs:
+    if _takes(algo, "batch_size") and n_steps * slots < 2:
+        raise ValueError(f"{algo.__name__} needs a rollout of at least 2 steps; pass --steps 2 or more ({slots} slot)")
+    if _takes(algo, "batch_size") and "batch_size" not in algo_kwargs:
         default_batch = int(algorithm_default(algo, "batch_size"))
         batch = _batch_size(n_steps * slots, default_batch)
         if batch != default_batch:

@@ -17,7 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from stable_baselines3 import A2C, PPO
+from gymnasium import spaces
+from sb3_contrib import TRPO, RecurrentPPO
+from stable_baselines3 import A2C, DDPG, PPO, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from policies import (
@@ -34,13 +36,18 @@ from policies import (
     SparseEvolvedPolicy,
     SparseEvolvedQPolicy,
 )
+from policies.dqn import MaskedQRDQN
+from policies.sac import MaskedSAC
 
 __all__ = [
+    "ACTION_SPACES",
     "ALGORITHMS",
+    "FAMILIES",
     "INTEGRATIONS",
     "METHODS",
     "MethodSpec",
     "algorithm_class",
+    "check_action_space",
     "make_env_fn",
     "method_spec",
     "policy_class",
@@ -89,8 +96,45 @@ METHODS: dict[str, MethodSpec] = {
 }
 """Lower-case method name -> :class:`MethodSpec`."""
 
-ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "a2c": A2C, "dqn": MaskedDQN, "mast-dqn": MASTDQN}
-"""Algorithm name -> SB3 algorithm class (DQN variants mask their exploration)."""
+ALGORITHMS: dict[str, type[BaseAlgorithm]] = {
+    "ppo": PPO,
+    "a2c": A2C,
+    "trpo": TRPO,
+    "recurrent-ppo": RecurrentPPO,
+    "dqn": MaskedDQN,
+    "mast-dqn": MASTDQN,
+    "qrdqn": MaskedQRDQN,
+    "sac": MaskedSAC,
+    "td3": TD3,
+    "ddpg": DDPG,
+}
+"""Algorithm name -> SB3 / sb3-contrib algorithm class (DQN variants mask their exploration, SAC its
+entropy target per agent)."""
+
+FAMILIES: dict[str, str] = {
+    "ppo": "policies.ppo",
+    "a2c": "policies.ppo",
+    "trpo": "policies.ppo",
+    "recurrent-ppo": "policies.recurrent",
+    "dqn": "policies.dqn",
+    "mast-dqn": "policies.dqn",
+    "qrdqn": "policies.dqn.qrdqn",
+    "sac": "policies.sac",
+    "td3": "policies.td3",
+    "ddpg": "policies.td3",
+}
+"""Algorithm name -> the module of its policy family; each names a method's class alike
+(``FullSharingPolicy``, ``SelectiveSharingPolicy``, ``PrunedMaskPolicy``, ...)."""
+
+ACTION_SPACES: dict[str, tuple[type[spaces.Space], ...]] = {
+    "dqn": (spaces.Discrete,),
+    "mast-dqn": (spaces.Discrete,),
+    "qrdqn": (spaces.Discrete,),
+    "sac": (spaces.Box,),
+    "td3": (spaces.Box,),
+    "ddpg": (spaces.Box,),
+}
+"""The action spaces of the algorithms that take only some (the others take every space SB3 does)."""
 
 INTEGRATIONS = ("bps", "lbforaging", "crware", "rware", "smac")
 """Short env names resolved to ``integrations.<name>.parallel_env``."""
@@ -110,7 +154,7 @@ def method_spec(name: str) -> MethodSpec:
 
 
 def algorithm_class(name: str) -> type[BaseAlgorithm]:
-    """The SB3 algorithm class of ``name`` (``ppo``, ``a2c``, ``dqn``, ``mast-dqn``).
+    """The SB3 algorithm class of ``name`` (a key of :data:`ALGORITHMS`, case-insensitive).
 
     Raises:
         ValueError: for an unknown name.
@@ -122,9 +166,28 @@ def algorithm_class(name: str) -> type[BaseAlgorithm]:
 
 
 def policy_class(method: str, algorithm: str) -> type:
-    """The policy class that implements ``method`` for ``algorithm``."""
+    """The policy class that implements ``method`` for ``algorithm``: the class of the same name
+    in the algorithm's family module (:data:`FAMILIES`)."""
     spec = method_spec(method)
-    return spec.q if issubclass(algorithm_class(algorithm), MaskedDQN) else spec.actor_critic
+    algorithm_class(algorithm)  # refuses an unknown name
+    family = importlib.import_module(FAMILIES[algorithm.lower()])
+    return getattr(family, spec.actor_critic.__name__)
+
+
+def check_action_space(algorithm: str, action_space: spaces.Space, env: str) -> None:
+    """Refuse an env whose (padded) action space the algorithm cannot train.
+
+    Raises:
+        ValueError: naming the algorithm, the space and the algorithms that take it.
+    """
+    allowed = ACTION_SPACES.get(algorithm.lower())
+    if allowed is None or isinstance(action_space, allowed):
+        return
+    takes = [name for name in ALGORITHMS if name not in ACTION_SPACES or isinstance(action_space, ACTION_SPACES[name])]
+    raise ValueError(
+        f"--algo {algorithm} trains only {' or '.join(c.__name__ for c in allowed)} actions, but {env} has "
+        f"{action_space} (the agents' action spaces, padded); use --algo {' / '.join(takes)}"
+    )
 
 
 def make_env_fn(env: str, env_kwargs: dict[str, Any] | None = None) -> Callable[[], Any]:

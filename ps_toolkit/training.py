@@ -31,7 +31,13 @@ from policies import (
 )
 from policies.learned import regularizers_of
 from ps_toolkit.budget import Budget, plan_budget
-from ps_toolkit.registry import algorithm_class, make_env_fn, method_spec, policy_class
+from ps_toolkit.registry import (
+    algorithm_class,
+    check_action_space,
+    make_env_fn,
+    method_spec,
+    policy_class,
+)
 from ps_toolkit.validation import check_config
 
 __all__ = [
@@ -169,6 +175,7 @@ def build_model(
     spec = method_spec(config.method)
     env_fn = make_env_fn(config.env, config.env_kwargs)
     venv = ps_wrappers.make_vec_env(env_fn, n_envs=config.n_envs, seed=config.seed)
+    check_action_space(config.algorithm, venv.action_space, config.env)
     budget = plan_budget(config.algorithm, config.steps, venv.num_envs, config.n_envs, config.algo_kwargs)
     kwargs = {**spec.kwargs, **config.method_kwargs}
     # Identity clustering (below) reads raw observations, so it sees the vec env unwrapped.

@@ -41,6 +41,8 @@ SelectiveSharingPolicy = SelectiveSharingQPolicy
 PrunedMaskPolicy = PrunedMaskQPolicy
 LearnedMaskPolicy = LearnedMaskQPolicy
 SparseEvolvedPolicy = SparseEvolvedQPolicy
+SparsePrunedMaskPolicy = SparsePrunedMaskQPolicy
+SparseSelectiveSharingPolicy = SparseSelectiveSharingQPolicy
 
 __all__ = [
     "AgentQNetwork",
@@ -67,6 +69,8 @@ __all__ = [
     "SharingQPolicy",
     "SharingQuantilePolicy",
     "SparseEvolvedPolicy",
+    "SparsePrunedMaskPolicy",
+    "SparseSelectiveSharingPolicy",
     "SparseEvolvedQPolicy",
     "SparsePrunedMaskQPolicy",
     "SparseSelectiveSharingQPolicy",

@@ -47,6 +47,7 @@ from ps_wrappers.layout import SlotLayout
 __all__ = [
     "AgentQuantileNetwork",
     "FullSharingPolicy",
+    "LearnedMaskPolicy",
     "MaskedQRDQN",
     "PrunedMaskPolicy",
     "QuantileFullSharingPolicy",

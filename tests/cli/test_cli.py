@@ -177,3 +177,48 @@ def test_a_run_without_out_replaces_the_default_directory(tmp_path: Path, monkey
     cli.main(args)
     cli.main([*args, "--seed", "4"])
     assert read_config(tmp_path / cli.DEFAULT_OUT).seed == 4
+
+
+CONTINUOUS_ENV = ["--env", "mpe2.simple_spread_v3", "--env-kwargs", '{"N": 2, "max_cycles": 10, "continuous_actions": true}']
+OFF_POLICY = '{"learning_starts": 32, "buffer_size": 500}'
+
+
+@pytest.mark.parametrize(
+    ("method", "algo", "algo_kwargs", "env"),
+    [("SePS", "sac", OFF_POLICY, CONTINUOUS_ENV),
+     ("SNP-PS", "td3", OFF_POLICY, CONTINUOUS_ENV),
+     ("FuPS+id", "ddpg", OFF_POLICY, CONTINUOUS_ENV),
+     ("Kaleidoscope", "sac", OFF_POLICY, CONTINUOUS_ENV),
+     ("AdaPS", "trpo", '{"n_steps": 64, "batch_size": 64}', TINY_ENV),
+     ("FuPS+id", "recurrent-ppo", '{"n_steps": 32, "batch_size": 64, "n_epochs": 1}', TINY_ENV),
+     ("Sparse+id", "qrdqn", '{"learning_starts": 32, "buffer_size": 500}', TINY_ENV)],
+)
+def test_every_algorithm_family_trains_saves_and_evaluates(
+    tmp_path: Path, method: str, algo: str, algo_kwargs: str, env: list[str]
+) -> None:
+    from ps_toolkit.registry import FAMILIES, policy_class
+
+    trained = cli.main(["train", *env, *TINY, "--out", str(tmp_path), "--method", method, "--algo", algo,
+                        "--algo-kwargs", algo_kwargs, "--cluster-kwargs", '{"n_samples": 100, "n_updates": 5}',
+                        "--no-tensorboard"])
+    model = load_model(tmp_path)
+    assert type(model.policy) is policy_class(method, algo)
+    assert type(model.policy).__module__.startswith(FAMILIES[algo])
+    assert model.num_timesteps >= 256
+    reloaded = cli.main(["evaluate", "--model", str(tmp_path), "--env", env[1], "--episodes", "3", "--seed", "10000"])
+    assert reloaded["team_return"] == pytest.approx(trained["team_return"])
+
+
+@pytest.mark.parametrize(("algo", "env", "match"), [
+    ("sac", TINY_ENV, r"--algo sac trains only Box actions, but bps has Discrete\(5\).*use --algo ppo / a2c / trpo"),
+    ("dqn", CONTINUOUS_ENV, r"--algo dqn trains only Discrete actions, but mpe2.simple_spread_v3 has Box.*use --algo ppo"),
+])
+def test_an_algorithm_that_cannot_take_the_action_space_is_refused_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], algo: str, env: list[str], match: str
+) -> None:
+    import re
+
+    status = cli.console(["train", *env, *TINY, "--out", str(tmp_path), "--algo", algo])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and len(lines) == 1 and re.search(match, lines[0]), lines
+    assert not (tmp_path / "run.json").exists()

@@ -24,7 +24,14 @@ from ps_toolkit.plots import (
     plot_mask_history,
     plot_mask_overlap,
 )
-from ps_toolkit.registry import algorithm_class, make_env_fn, method_spec, policy_class
+from ps_toolkit.registry import (
+    ALGORITHMS,
+    METHODS,
+    algorithm_class,
+    make_env_fn,
+    method_spec,
+    policy_class,
+)
 
 
 def _venv() -> object:
@@ -52,9 +59,18 @@ def test_methods_map_to_their_policies() -> None:
     assert method_spec("NoPS").kwargs == {"clusters": "agent"}
     assert policy_class("FuPS", "dqn") is FullSharingQPolicy
     assert method_spec("SePS").identity_clusters and method_spec("AdaPS").kwargs == {"method": "adaps"}
-    with pytest.raises(ValueError, match="algorithm='sac' is not supported; use one of ppo"):
-        algorithm_class("sac")
+    with pytest.raises(ValueError, match="algorithm=.impala. is not supported; use one of ppo"):
+        algorithm_class("impala")
     assert policy_class("kaleidoscope", "a2c") is LearnedMaskPolicy and policy_class("Kaleidoscope", "dqn") is LearnedMaskQPolicy
+    from policies import recurrent, sac, td3
+    from policies.dqn import qrdqn
+
+    assert policy_class("SNP-PS", "sac") is sac.PrunedMaskPolicy and policy_class("SePS", "ddpg") is td3.SelectiveSharingPolicy
+    assert policy_class("Kaleidoscope", "qrdqn") is qrdqn.QuantileLearnedMaskPolicy
+    assert policy_class("FuPS+id", "recurrent-ppo") is recurrent.FullSharingPolicy
+    for method in METHODS:  # every method exists in every family, under the same class name
+        for algorithm in ALGORITHMS:
+            assert method_spec(method).actor_critic.__name__.removesuffix("Policy") in policy_class(method, algorithm).__name__
 
 
 def test_learned_mask_overlap_and_history_figures(tmp_path: Path) -> None:
