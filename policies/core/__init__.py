@@ -2,7 +2,12 @@
 
 from policies.core.action_masks import MASKED_LOGIT, mask_scores, random_valid_actions
 from policies.core.cnn import GridCNN
-from policies.core.continuous import AgentContinuousCritic, RealActions, only_acting_actions
+from policies.core.continuous import (
+    AgentContinuousCritic,
+    RealActions,
+    RealDimsDiagGaussian,
+    only_acting_actions,
+)
 from policies.core.extractor import SlotFeaturesExtractor
 from policies.core.heads import AgentConditionedMLP, NeuronMaskedMLP, RoutedMLP, SharedMLP
 from policies.core.trunks import (
@@ -23,6 +28,7 @@ __all__ = [
     "IndicatorPlanesTrunk",
     "NeuronMaskedMLP",
     "RealActions",
+    "RealDimsDiagGaussian",
     "RoutedMLP",
     "RoutedTrunk",
     "SharedMLP",

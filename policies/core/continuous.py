@@ -9,7 +9,10 @@ actor-critics keep those padded dimensions out of learning:
 * :class:`AgentContinuousCritic` multiplies the action by that mask where it enters the critic, so
   a padded dimension (whatever the actor, its exploration noise or TD3's target smoothing put
   there) never changes a Q-value, and the actor gets no gradient through it;
-* SAC's log-probability sums the real dimensions only (:mod:`policies.sac`).
+* SAC's log-probability sums the real dimensions only (:mod:`policies.sac`);
+* the on-policy families (PPO, A2C, TRPO, RecurrentPPO) use :class:`RealDimsDiagGaussian`, whose
+  log-probability and entropy sum each row's real dimensions only, so a padded dimension neither
+  moves PPO's ratio nor earns entropy bonus, and its mean and ``log_std`` get no gradient from it.
 
 **Where the action enters a critic**: at the input of the critic's head, as in SB3's
 ``ContinuousCritic``: ``Q_k(o, a, i) = head_k([trunk(o), a ⊙ real_i], i)``, where ``head_k`` is the
@@ -29,6 +32,7 @@ from typing import Any
 
 import torch
 from gymnasium import spaces
+from stable_baselines3.common.distributions import DiagGaussianDistribution, sum_independent_dims
 from stable_baselines3.common.policies import BaseModel, ContinuousCritic
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
@@ -36,7 +40,7 @@ from torch import nn
 from policies.core.heads import AgentConditionedMLP
 from ps_wrappers.layout import AnyLayout, SlotLayout
 
-__all__ = ["AgentContinuousCritic", "RealActions", "only_acting_actions"]
+__all__ = ["AgentContinuousCritic", "RealActions", "RealDimsDiagGaussian", "only_acting_actions"]
 
 
 class RealActions(nn.Module):
@@ -87,6 +91,35 @@ class RealActions(nn.Module):
         if not self.padded:
             return agent_one_hot.new_full((agent_one_hot.shape[0],), float(self.action_dim))
         return agent_one_hot.to(self.dims.dtype) @ self.dims
+
+
+class RealDimsDiagGaussian(DiagGaussianDistribution):
+    """SB3's diagonal Gaussian whose log-probability and entropy sum each row's real dimensions.
+
+    ``log pi(a | o, i) = sum_d real_i[d] * log N(a_d; mu_d, sigma_d)`` and likewise the entropy,
+    where ``real_i`` is agent ``i``'s 0/1 mask of real action dimensions (:class:`RealActions`).
+    Sampling and the mode are SB3's over every dimension (the padded ones are dropped before the
+    env). The policy sets :attr:`real` right after :meth:`proba_distribution`; ``None`` sums every
+    dimension (SB3's behaviour).
+    """
+
+    real: torch.Tensor | None = None
+
+    def proba_distribution(self, mean_actions: torch.Tensor, log_std: torch.Tensor) -> RealDimsDiagGaussian:
+        """SB3's, forgetting the previous batch's mask."""
+        self.real = None
+        super().proba_distribution(mean_actions, log_std)
+        return self
+
+    def log_prob(self, actions: torch.Tensor) -> torch.Tensor:
+        """``[B]`` log-probability over each row's real dimensions."""
+        per_dim = self.distribution.log_prob(actions)
+        return sum_independent_dims(per_dim) if self.real is None else (per_dim * self.real).sum(dim=-1)
+
+    def entropy(self) -> torch.Tensor:
+        """``[B]`` entropy over each row's real dimensions."""
+        per_dim = self.distribution.entropy()
+        return sum_independent_dims(per_dim) if self.real is None else (per_dim * self.real).sum(dim=-1)
 
 
 def only_acting_actions(actions: torch.Tensor, acting: torch.Tensor) -> torch.Tensor:

@@ -16,6 +16,11 @@ their output layers, so SePS can give every cluster its own heads; SB3's ``actio
   FuPS, SNP-PS, AdaPS and sparse sharing; SePS, whose clusters are separate networks, has one
   ``log_std`` per cluster (:class:`ClusterLogStd`), carried to the distribution inside the actor
   latent.
+* Box actions of padded agents (agents whose Box actions are smaller than the padded Box): each
+  row's log-probability and entropy sum its agent's real dimensions only
+  (:class:`~policies.core.continuous.RealDimsDiagGaussian`; the row's 0/1 mask of real dimensions
+  travels at the end of the actor latent), so padded dimensions never move PPO's ratio, A2C's
+  policy gradient or the entropy bonus.
 
 Example:
     >>> from stable_baselines3 import PPO
@@ -35,6 +40,7 @@ from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from torch import nn
 
 from policies.core.action_masks import mask_scores
+from policies.core.continuous import RealActions, RealDimsDiagGaussian
 from policies.core.heads import AgentConditionedMLP
 from policies.core.sb3 import SharingPolicyMixin, actor_output_dim
 from policies.methods.options import (
@@ -95,6 +101,8 @@ class SlotActorCriticExtractor(nn.Module):
         value_net: Critic network ``(features, agent one-hot) -> value``.
         mask_actions: Apply the observation's action mask to the actor output.
         log_std: Per-cluster Gaussian ``log_std`` appended to the actor output (SePS, Box actions).
+        real_actions: Each agent's real Box action dimensions, appended last to the actor output
+            (padded Box actions only).
     """
 
     def __init__(
@@ -104,6 +112,7 @@ class SlotActorCriticExtractor(nn.Module):
         value_net: AgentConditionedMLP,
         mask_actions: bool,
         log_std: ClusterLogStd | None = None,
+        real_actions: RealActions | None = None,
     ) -> None:
         super().__init__()
         self.layout = layout
@@ -111,7 +120,10 @@ class SlotActorCriticExtractor(nn.Module):
         self.value_net = value_net
         self.mask_actions = mask_actions
         self.log_std = log_std
-        self.latent_dim_pi = policy_net.out_dim * (1 if log_std is None else 2)
+        self.real_actions = real_actions
+        self.latent_dim_pi = policy_net.out_dim * (1 if log_std is None else 2) + (
+            0 if real_actions is None else real_actions.action_dim
+        )
         self.latent_dim_vf = value_net.out_dim
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -130,6 +142,8 @@ class SlotActorCriticExtractor(nn.Module):
             out = mask_scores(out, mask)
         if self.log_std is not None:
             out = torch.cat([out, self.log_std(one_hot)], dim=-1)
+        if self.real_actions is not None:
+            out = torch.cat([out, self.real_actions(one_hot)], dim=-1)
         return out
 
     def forward_critic(self, obs: torch.Tensor) -> torch.Tensor:
@@ -197,12 +211,20 @@ class SharingActorCriticPolicy(SharingPolicyMixin, ActorCriticPolicy):
         if groups is not None and isinstance(self.action_space, spaces.Box):
             log_std = ClusterLogStd(groups, n_out, self.log_std_init)
         latent = self._head_layout()
+        real_actions = None
+        if isinstance(self.action_space, spaces.Box):
+            real_actions = RealActions(latent, self.action_space, type(self).__name__)
+            if real_actions.padded:
+                self.action_dist = RealDimsDiagGaussian(n_out)
+            else:
+                real_actions = None
         self.mlp_extractor = SlotActorCriticExtractor(  # type: ignore[assignment]
             latent,
             self.sharing.head("pi", latent.feature_dim, pi_hidden, n_out, self.activation_fn),
             self.sharing.head("vf", latent.feature_dim, vf_hidden, 1, self.activation_fn),
             mask_actions=latent.n_actions > 0,
             log_std=log_std,
+            real_actions=real_actions,
         )
 
     def _head_layout(self) -> SlotLayout:
@@ -245,10 +267,17 @@ class SharingActorCriticPolicy(SharingPolicyMixin, ActorCriticPolicy):
 
     def _get_action_dist_from_latent(self, latent_pi: torch.Tensor) -> Distribution:
         extractor: SlotActorCriticExtractor = self.mlp_extractor  # type: ignore[assignment]
+        real = None
+        if extractor.real_actions is not None:
+            latent_pi, real = latent_pi.split([latent_pi.shape[-1] - extractor.real_actions.action_dim, extractor.real_actions.action_dim], dim=-1)
         if extractor.log_std is None:
-            return super()._get_action_dist_from_latent(latent_pi)
-        mean, log_std = latent_pi.split(extractor.policy_net.out_dim, dim=-1)
-        return self.action_dist.proba_distribution(mean, log_std)  # type: ignore[call-arg]
+            distribution = super()._get_action_dist_from_latent(latent_pi)
+        else:
+            mean, log_std = latent_pi.split(extractor.policy_net.out_dim, dim=-1)
+            distribution = self.action_dist.proba_distribution(mean, log_std)  # type: ignore[call-arg]
+        if real is not None:
+            distribution.real = real  # type: ignore[attr-defined]
+        return distribution
 
     def _only_acting(self, obs: PyTorchObs, values: torch.Tensor) -> torch.Tensor:
         return torch.where(self._acting_mask(obs), values, 0.0)
