@@ -5,6 +5,7 @@ Usage:
         --steps 200000 --seed 0 --out runs/bps_snp
     ps-train train --env mpe2.simple_world_comm_v3 --method SePS --algo a2c --steps 100000
     ps-train train --env pettingzoo.classic.connect_four_v3 --method FuPS+id --steps 50000
+    ps-train train --env bps --method SNP-PS --steps 200000 --backend rllib --num-env-runners 2
     ps-train evaluate --model runs/bps_snp --episodes 20
     ps-train evaluate --model runs/swc_seps --env mpe2.simple_world_comm_v3
     ps-train methods
@@ -15,6 +16,9 @@ Usage:
 ``normalizer.npz`` with ``--normalize``, ``model.zip`` (SB3's format, to resume training), TensorBoard
 logs under ``tb/`` and ``learning_curve.png`` (plus ``clusters.png`` for SePS / AdaPS,
 ``mask_overlap.png`` for SNP-PS / AdaPS / Kaleidoscope and ``mask_history.png`` for Kaleidoscope).
+``--backend rllib`` trains the same method on Ray RLlib's PPO (same budget and hyperparameter
+names, :mod:`ps_toolkit.rllib_backend`) and writes the same files, with ``rllib_checkpoint/``
+instead of ``model.zip`` and without ``tb/``.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from ps_toolkit.plots import plot_run
 from ps_toolkit.registry import ALGORITHMS, METHODS, make_env_fn
 from ps_toolkit.runs import load_run, save_run
 from ps_toolkit.training import TrainConfig, build_model, train
-from ps_toolkit.validation import MAX_SEED, check_output_dir
+from ps_toolkit.validation import BACKENDS, MAX_SEED, check_output_dir
 
 __all__ = ["DEFAULT_OUT", "SECURITY", "UsageError", "console", "main", "parse_json_object"]
 
@@ -118,6 +122,10 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--eval-episodes", type=_int_at_least(0), default=10, help="greedy episodes after training")
     tr.add_argument("--normalize", action="store_true",
                     help="standardise features and rewards (ps_wrappers.SlotVecNormalize)")
+    tr.add_argument("--backend", default=TrainConfig.backend, choices=list(BACKENDS),
+                    help="sb3 (in this process) or rllib (Ray RLlib's PPO; needs ps-toolkit[rllib])")
+    tr.add_argument("--num-env-runners", type=_int_at_least(0), default=TrainConfig.num_env_runners,
+                    help="RLlib env runners (--backend rllib); --n-envs copies are split among them")
     tr.add_argument("--no-progress", action="store_true", help="no progress bar")
     tr.add_argument("--no-tensorboard", action="store_true", help="no TensorBoard logs")
     tr.add_argument("--threads", type=_int_at_least(1), default=1, help="torch threads")
@@ -136,7 +144,8 @@ def _parser() -> argparse.ArgumentParser:
 def _train(ns: argparse.Namespace) -> dict[str, Any]:
     config = TrainConfig(env=ns.env, env_kwargs=ns.env_kwargs, method=ns.method, method_kwargs=ns.method_kwargs,
                          algorithm=ns.algo, algo_kwargs=ns.algo_kwargs, steps=ns.steps, seed=ns.seed,
-                         n_envs=ns.n_envs, cluster_kwargs=ns.cluster_kwargs, normalize=ns.normalize)
+                         n_envs=ns.n_envs, cluster_kwargs=ns.cluster_kwargs, normalize=ns.normalize,
+                         backend=ns.backend, num_env_runners=ns.num_env_runners)
     out: Path = DEFAULT_OUT if ns.out is None else ns.out
     with _user_errors():
         check_output_dir(out, overwrite=ns.overwrite or ns.out is None)
@@ -147,17 +156,22 @@ def _train(ns: argparse.Namespace) -> dict[str, Any]:
         probe.unlink()
     budget = built[3]
     print(budget.describe(), flush=True)
-    run = train(config, progress_bar=not ns.no_progress, built=built)
-    save_run(run, out)
+    try:
+        run = train(config, progress_bar=not ns.no_progress, built=built)
+        save_run(run, out)
+    finally:
+        if config.backend == "rllib":
+            built[0].stop()
     print(f"saved {out} ({run.result.params:,} parameters, {run.result.trained_steps:,} steps, "
           f"{run.result.seconds:.0f}s)")
     plot_run(run, out)
     if ns.eval_episodes < 1:
         return {}
-    normalizer = run.model.get_vec_normalize_env()
+    normalizer = None if config.backend == "rllib" else run.model.get_vec_normalize_env()
     if normalizer is not None:
         normalizer.training = False  # evaluation must not move the statistics
-    result = ps_wrappers.evaluate(run.model, make_env_fn(config.env, config.env_kwargs), ns.eval_episodes,
+    agent = run.model.policy if config.backend == "rllib" else run.model
+    result = ps_wrappers.evaluate(agent, make_env_fn(config.env, config.env_kwargs), ns.eval_episodes,
                                   seed=10_000, normalizer=normalizer)
     return _report(result, "greedy evaluation")
 
@@ -183,7 +197,7 @@ def _user_errors() -> Iterator[None]:
         yield
     except UsageError:
         raise
-    except (ValueError, TypeError, OSError, ImportError, KeyError) as error:
+    except (ValueError, TypeError, OSError, ImportError, KeyError) as error:  # ModuleNotFoundError: the extra
         text = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
         raise UsageError(" ".join(text.split()) or type(error).__name__) from error
 

@@ -6,6 +6,7 @@
     policy/           the trained policy as data: policy.json + weights.npz (policies.export_policy)
     normalizer.npz    SlotVecNormalize statistics as data (runs trained with normalize=True)
     model.zip         SB3's own format, to resume training: it unpickles, so it is code
+    rllib_checkpoint/ instead of model.zip for --backend rllib: RLlib's format (pickled: code)
 
 :func:`load_run` reads only the data files: it never opens ``model.zip`` or any pickle, and
 never imports a module because ``run.json`` names it (:func:`ps_toolkit.registry.trusted_env_fn`).
@@ -69,9 +70,16 @@ def save_run(run: Run, directory: str | Path) -> Path:
     """Write ``run`` to ``directory`` (see the module docstring for the files)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    run.model.save(directory / MODEL_FILE)
-    export_policy(run.model, directory / POLICY_DIR)
-    normalizer = run.model.get_vec_normalize_env()
+    normalizer = None
+    if run.config.backend == "rllib":
+        from ps_toolkit.rllib_backend import save_rllib_checkpoint
+
+        save_rllib_checkpoint(run, directory)
+        export_policy(run.model.policy, directory / POLICY_DIR)
+    else:
+        run.model.save(directory / MODEL_FILE)
+        export_policy(run.model, directory / POLICY_DIR)
+        normalizer = run.model.get_vec_normalize_env()
     if normalizer is not None:
         if not isinstance(normalizer, ps_wrappers.SlotVecNormalize):
             raise TypeError(f"save_run: the model's normaliser must be a SlotVecNormalize, got {type(normalizer).__name__}")
@@ -171,6 +179,11 @@ def load_model(directory: str | Path) -> BaseAlgorithm:
     """
     config = read_config(directory)
     path = Path(directory) / MODEL_FILE
+    if config.backend == "rllib":
+        raise FileNotFoundError(
+            f"{str(directory)!r} was trained with --backend rllib and has no {MODEL_FILE}; restore its RLlib "
+            "checkpoint (a pickle: trusted files only) with policies.rllib.restore_algorithm(directory + '/rllib_checkpoint')"
+        )
     if not path.is_file():
         raise FileNotFoundError(f"{str(directory)!r} has no {MODEL_FILE}")
     return algorithm_class(config.algorithm).load(path, device="cpu")

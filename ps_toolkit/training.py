@@ -80,6 +80,11 @@ class TrainConfig:
     normalize: bool = False
     """Wrap the vec env in ``ps_wrappers.SlotVecNormalize`` (features and rewards standardised;
     its statistics are saved as data, ``normalizer.npz``, and used when evaluating)."""
+    backend: str = "sb3"
+    """``sb3`` (Stable-Baselines3, in this process) or ``rllib`` (Ray RLlib's PPO with the same method,
+    budget and hyperparameter names; needs ``ps-toolkit[rllib]``; :mod:`ps_toolkit.rllib_backend`)."""
+    num_env_runners: int = 0
+    """RLlib env runners (``--backend rllib``): 0 samples in this process; ``n_envs`` is split among them."""
 
 
 @dataclass
@@ -110,7 +115,8 @@ class Run:
     """A trained model with its config, budget, clustering and result."""
 
     config: TrainConfig
-    model: BaseAlgorithm
+    model: Any
+    """The SB3 algorithm, or for ``backend="rllib"`` a :class:`ps_toolkit.rllib_backend.RLlibModel`."""
     clusters: ClusterResult | None
     result: RunResult
     budget: Budget | None = None
@@ -161,17 +167,23 @@ class ReturnLogger(BaseCallback):
 
 def build_model(
     config: TrainConfig, tensorboard_log: str | None = None
-) -> tuple[BaseAlgorithm, ClusterResult | None, float, Budget]:
+) -> tuple[Any, ClusterResult | None, float, Budget]:
     """Check ``config``, build its vec env and model, and plan its budget.
 
     Returns:
-        The model, the clusters (SePS / AdaPS identity clustering, else ``None``), the clustering
-        time and the :class:`~ps_toolkit.budget.Budget` to pass to ``learn``.
+        The model (an SB3 algorithm; the RLlib ``Algorithm`` for ``backend="rllib"``), the clusters
+        (SePS / AdaPS identity clustering, else ``None``), the clustering time and the
+        :class:`~ps_toolkit.budget.Budget` to pass to ``learn``.
 
     Raises:
         ValueError, TypeError: for a bad config (named field, value and fix), before any step.
+        ModuleNotFoundError: for ``backend="rllib"`` without the ``rllib`` extra.
     """
     check_config(config)
+    if config.backend == "rllib":
+        from ps_toolkit.rllib_backend import build_rllib
+
+        return build_rllib(config)
     spec = method_spec(config.method)
     env_fn = make_env_fn(config.env, config.env_kwargs)
     venv = ps_wrappers.make_vec_env(env_fn, n_envs=config.n_envs, seed=config.seed)
@@ -217,7 +229,7 @@ def train(
     tensorboard_log: str | None = None,
     progress_bar: bool = False,
     callback: BaseCallback | None = None,
-    built: tuple[BaseAlgorithm, ClusterResult | None, float, Budget] | None = None,
+    built: tuple[Any, ClusterResult | None, float, Budget] | None = None,
 ) -> Run:
     """Train ``config`` for its planned budget; returns the model and its learning curves and cost.
 
@@ -228,7 +240,16 @@ def train(
         callback: Another SB3 callback to run.
         built: The result of :func:`build_model` for ``config`` when the caller built it first
             (to check everything before training); built here otherwise.
+
+    Raises:
+        ValueError: for an SB3 ``callback`` with ``backend="rllib"``.
     """
+    if config.backend == "rllib":
+        from ps_toolkit.rllib_backend import train_rllib
+
+        if callback is not None:
+            raise ValueError("train: callback is an SB3 callback; backend='rllib' takes none")
+        return train_rllib(config, built if built is not None else build_model(config), progress=progress_bar)
     model, clusters, cluster_seconds, budget = built if built is not None else build_model(config, tensorboard_log)
     logger = ReturnLogger()
     masks = _mask_logger(model, budget.total)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ps_toolkit.training import TrainConfig
 
 __all__ = [
+    "BACKENDS",
     "MAX_SEED",
     "check_algo_kwargs",
     "check_cluster_kwargs",
@@ -28,6 +29,9 @@ __all__ = [
 
 MAX_SEED = 2**32 - 1
 """Largest seed numpy accepts."""
+
+BACKENDS = ("sb3", "rllib")
+"""Training backends: Stable-Baselines3, Ray RLlib (``ps-toolkit[rllib]``)."""
 
 _SET_BY_TRAIN = ("policy", "env", "policy_kwargs", "seed", "device", "tensorboard_log", "_init_setup_model")
 
@@ -100,6 +104,11 @@ def check_config(config: TrainConfig) -> None:
     check_int("n_envs", config.n_envs, 1)
     if not isinstance(config.normalize, bool):
         raise TypeError(f"normalize must be True or False, got {config.normalize!r}")
+    if config.backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {config.backend!r}")
+    check_int("num_env_runners", config.num_env_runners, 0)
+    if config.backend == "sb3" and config.num_env_runners:
+        raise ValueError(f"num_env_runners={config.num_env_runners} needs --backend rllib (SB3 runs in this process)")
     check_algo_kwargs(config.algorithm, config.algo_kwargs)
     check_cluster_kwargs(config.cluster_kwargs)
 

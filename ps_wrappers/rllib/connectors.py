@@ -123,6 +123,13 @@ class SlotMeanStdFilter(MeanStdFilter):
         out = {}
         for agent, space in per_agent.items():
             features = space[OBS_KEY]
+            if len(features.shape or ()) != 1:
+                raise TypeError(
+                    f"SlotMeanStdFilter standardises flat feature vectors, but agent {agent!r} observes an "
+                    f"image {features} (to_rllib keeps images as images). Drop the filter (normalize=False): "
+                    "uint8 images are scaled to [0, 1] by the module, as SB3 does; or build the env with "
+                    "images='flatten' to standardise every pixel"
+                )
             if self.clip_by_value is not None and isinstance(features, gym.spaces.Box):
                 features = gym.spaces.Box(-self.clip_by_value, self.clip_by_value, features.shape, features.dtype)  # type: ignore[arg-type]
             out[agent] = gym.spaces.Dict({**space.spaces, OBS_KEY: features})

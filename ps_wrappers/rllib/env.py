@@ -1,10 +1,13 @@
 """``to_rllib``: any PettingZoo env as an RLlib ``MultiAgentEnv`` (new API stack).
 
-Every agent observes ``{"observations": float32[D], "action_mask": float32[M]}`` (RLlib's
+Every agent observes ``{"observations": ..., "action_mask": float32[M]}`` (RLlib's
 action-masking convention; ``"action_mask"`` is absent for Box / MultiBinary actions):
 
-* ``observations``: the agent's padded observation flattened exactly as the SB3 vec env's feature
-  segment (:mod:`ps_wrappers.encoding`), so one shared network reads every agent;
+* ``observations``: the agent's padded observation as the SB3 vec env writes its slot, by the same
+  :class:`~ps_wrappers.slot_writer.SlotWriter` (same encoder, same in-space checks): for vector
+  observations the flat ``float32`` feature row (:mod:`ps_wrappers.encoding`); for image
+  observations (a rank-3 Box, a rank-2 ``uint8`` Box, or a Dict of one such Box and a mask) the
+  image channels first in the env's dtype (``uint8`` stays ``uint8``), as in an image slot;
 * ``action_mask``: 1.0 for each valid action now, padding and the env's own mask combined (the
   masks :func:`ps_wrappers.pad_actions` computes); MultiDiscrete masks are concatenated per
   dimension.
@@ -29,8 +32,11 @@ from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
 from ps_wrappers.action_padding import InvalidActionMode
 from ps_wrappers.construction import AECMode, describe, prepare_env
+from ps_wrappers.images import ImageMode
+from ps_wrappers.layout import IMAGE_KEY, AnyLayout
 from ps_wrappers.masks import env_mask_of
 from ps_wrappers.rllib.options import ID_KEY, MASK_KEY, OBS_KEY, OPTIONS, EnvFn, env_config
+from ps_wrappers.slot_writer import SlotBuffers, SlotWriter
 from ps_wrappers.testing.checks import sample_valid_action
 
 __all__ = ["ID_KEY", "MASK_KEY", "OBS_KEY", "PettingZooMultiAgentEnv", "env_config", "to_rllib"]
@@ -41,6 +47,7 @@ def to_rllib(
     pad: bool = True,
     aec_mode: AECMode = "auto",
     invalid_action: InvalidActionMode = "raise",
+    images: ImageMode = "auto",
 ) -> PettingZooMultiAgentEnv:
     """Turn a PettingZoo env (Parallel or AEC) into an RLlib ``MultiAgentEnv``.
 
@@ -56,6 +63,9 @@ def to_rllib(
             ``ValueError`` naming the agent, action and valid actions) or ``"random_valid"``
             (replaced by a uniformly random valid action, counted in
             ``env.invalid_action_counts``). Either way it never reaches the PettingZoo env.
+        images: As :func:`ps_wrappers.make_vec_env`: ``"auto"`` emits image observations
+            channels first (the smallest axis is the channel axis), ``"channels_last"`` /
+            ``"channels_first"`` force the env's order, ``"flatten"`` flattens them into features.
 
     Returns:
         The env. For training, give RLlib the class and :func:`env_config` instead (see
@@ -68,7 +78,9 @@ def to_rllib(
         >>> list(obs)[:3], obs["agent_0"]["action_mask"].sum()
         (['leadadversary_0', 'adversary_0', 'adversary_1'], np.float32(5.0))
     """
-    return PettingZooMultiAgentEnv(env_config(env_fn, pad=pad, aec_mode=aec_mode, invalid_action=invalid_action))
+    return PettingZooMultiAgentEnv(
+        env_config(env_fn, pad=pad, aec_mode=aec_mode, invalid_action=invalid_action, images=images)
+    )
 
 
 class PettingZooMultiAgentEnv(MultiAgentEnv):
@@ -79,6 +91,9 @@ class PettingZooMultiAgentEnv(MultiAgentEnv):
 
     Attributes:
         pettingzoo_env: The padded PettingZoo env that is stepped.
+        layout: The slot layout of the SB3 vec env of the same env (without agent ids): what
+            ``observations`` holds (:class:`ps_wrappers.SlotLayout` or
+            :class:`ps_wrappers.ImageSlotLayout`).
         possible_agents: The PettingZoo env's ``possible_agents`` (the order of every dict).
         invalid_action_counts: Agent -> invalid actions replaced (``invalid_action="random_valid"``).
     """
@@ -108,12 +123,14 @@ class PettingZooMultiAgentEnv(MultiAgentEnv):
         )
         self.pettingzoo_env = env
         self._mode: InvalidActionMode = cfg["invalid_action"]
-        # The vec env's description of the slots: the same encoder, masks and action offsets, so
-        # RLlib and SB3 see the same features and the same valid actions.
-        spec = describe(env, agent_ids=False, images="flatten", own_spaces=own, own_actions=own_actions)
-        layout, encoder = spec.layout, spec.encoder
-        assert encoder is not None  # images="flatten": every observation is a feature row
-        self._encoder = encoder
+        # The vec env's description of the slots and its writer: the same features (or images),
+        # in-space checks, masks and action offsets, so RLlib and SB3 see the same observations.
+        spec = describe(env, agent_ids=False, images=cfg["images"], own_spaces=own, own_actions=own_actions)
+        layout = spec.layout
+        self.layout: AnyLayout = layout
+        self._index = {a: j for j, a in enumerate(spec.agents)}
+        self._buffers = SlotBuffers(layout, len(spec.agents))
+        self._writer = SlotWriter(spec, self._buffers, owner="to_rllib")
         self._nvec = np.asarray(layout.action_nvec, np.int64)
         self._offsets = np.concatenate([[0], np.cumsum(self._nvec)[:-1]]).astype(np.int64)
         self._discrete = layout.n_actions > 0
@@ -121,7 +138,11 @@ class PettingZooMultiAgentEnv(MultiAgentEnv):
         space = spec.action_space  # RLlib's categorical actions start at 0, as SB3's
         self._agent_masks = dict(zip(spec.agents, spec.masks or ()))
         self._static = {a: m.static.astype(np.float32) for a, m in self._agent_masks.items()}
-        obs_entries: dict[str, spaces.Space] = {OBS_KEY: spaces.Box(encoder.low, encoder.high, (encoder.dim,), np.float32)}
+        if spec.encoder is not None:
+            features: spaces.Space = spaces.Box(spec.encoder.low, spec.encoder.high, (spec.encoder.dim,), np.float32)
+        else:
+            features = spec.observation_space[IMAGE_KEY]  # type: ignore[index]  # an image slot: SlotDict
+        obs_entries: dict[str, spaces.Space] = {OBS_KEY: features}
         if self._discrete:
             obs_entries[MASK_KEY] = spaces.Box(0.0, 1.0, (layout.n_actions,), np.float32)
         obs_space = spaces.Dict(obs_entries)
@@ -139,17 +160,18 @@ class PettingZooMultiAgentEnv(MultiAgentEnv):
     # --- observations ------------------------------------------------------------------------------
 
     def _observe(self, agent: Any, obs: Any, info: Any = None, acting: bool = True) -> dict[str, np.ndarray]:
-        row = np.empty(self._encoder.dim, np.float32)
-        self._encoder.write(obs, row)
+        row = self._index[agent]
+        self._writer.write_observations([row], [row], [obs])  # ObservationError if outside its space
+        features = self._buffers.features[row].copy()
         if not self._discrete:
-            return {OBS_KEY: row}
+            return {OBS_KEY: features}
         found = env_mask_of(obs, info)  # the env's own mask is honoured whenever it appears
         if found is None:
             mask = self._static[agent]
         else:
             mask = self._agent_masks[agent].combine(*found, require_valid=acting).astype(np.float32)
         self._masks[agent] = mask
-        return {OBS_KEY: row, MASK_KEY: mask}
+        return {OBS_KEY: features, MASK_KEY: mask}
 
     def _ordered(self, present: Any) -> list[Any]:
         return [a for a in self.possible_agents if a in present]

@@ -27,9 +27,12 @@ def test_every_agent_maps_to_the_one_shared_module() -> None:
     config = shared_ppo_config(simple_world_comm_v3.parallel_env, num_env_runners=3, num_envs_per_env_runner=4, normalize=True)
     agents = ["leadadversary_0", "adversary_0", "adversary_1", "adversary_2", "agent_0", "agent_1"]
     assert {config.policy_mapping_fn(a, None) for a in agents} == {"shared"}
-    spec = config.rl_module_spec.rl_module_specs
-    assert list(spec) == ["shared"] and spec["shared"].module_class is SharedMLPModule
-    assert spec["shared"].model_config["agent_id"] is True  # default: FuPS+id
+    spec = config.rl_module_spec  # one spec: RLlib builds it inference-only (no critic) on env runners
+    assert set(config.policies) == {"shared"} and spec.module_class is SharedMLPModule
+    model_config = spec.model_config
+    assert model_config["policy"] == "FullSharingPolicy"
+    assert model_config["policy_kwargs"]["kwargs"]["agent_id"] is True  # default: FuPS+id
+    assert model_config["agents"] == agents and isinstance(model_config["init_seed"], int)
     assert config.env is PettingZooMultiAgentEnv and config.disable_env_checking is True
     assert (config.num_env_runners, config.num_envs_per_env_runner) == (3, 4)
     pieces = config._env_to_module_connector()
@@ -46,7 +49,7 @@ def test_bad_arguments_raise_clear_errors() -> None:
         shared_ppo_config(simple_world_comm_v3.parallel_env, module={"agent_id": True})  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"to_rllib expects a zero-argument callable"):
         shared_ppo_config(simple_world_comm_v3.parallel_env())  # type: ignore[arg-type]
-    assert fups_module().model_config["agent_id"] is False
+    assert fups_module().model_config["policy_kwargs"]["kwargs"]["agent_id"] is False
 
 
 def test_a_seeded_config_gives_a_later_local_ray_fixed_hash_seeds() -> None:
