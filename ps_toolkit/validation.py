@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from policies import cluster_agents
-from ps_toolkit.registry import ALGORITHMS, algorithm_class, method_spec
+from ps_toolkit.registry import ALGORITHMS, algorithm_class, method_spec, policy_class
 
 if TYPE_CHECKING:
     from ps_toolkit.training import TrainConfig
@@ -21,6 +21,7 @@ __all__ = [
     "BACKENDS",
     "MAX_SEED",
     "check_algo_kwargs",
+    "check_method_kwargs",
     "check_cluster_kwargs",
     "check_config",
     "check_int",
@@ -79,6 +80,18 @@ def check_algo_kwargs(algorithm: str, kwargs: dict[str, Any]) -> None:
         raise ValueError(f"--algo-kwargs: {algorithm} takes no {unknown}; it takes {', '.join(sorted(known))}")
 
 
+def check_method_kwargs(method: str, algorithm: str, kwargs: dict[str, Any]) -> None:
+    """Refuse options the method's policy class for ``algorithm`` does not take (before any env is built)."""
+    cls = policy_class(method, algorithm)
+    known = _parameters(cls) - {"observation_space", "action_space", "lr_schedule"}
+    unknown = sorted(set(kwargs) - known)
+    if unknown:
+        raise ValueError(
+            f"--method-kwargs: {cls.__name__} ({method_spec(method).name} for {algorithm}) takes no {unknown}; "
+            f"it takes {', '.join(sorted(known))}"
+        )
+
+
 def check_cluster_kwargs(kwargs: dict[str, Any]) -> None:
     """Refuse arguments ``policies.cluster_agents`` does not take."""
     known = _parameters(cluster_agents) - {"venv", "seed"}
@@ -110,6 +123,7 @@ def check_config(config: TrainConfig) -> None:
     if config.backend == "sb3" and config.num_env_runners:
         raise ValueError(f"num_env_runners={config.num_env_runners} needs --backend rllib (SB3 runs in this process)")
     check_algo_kwargs(config.algorithm, config.algo_kwargs)
+    check_method_kwargs(config.method, config.algorithm, config.method_kwargs)
     check_cluster_kwargs(config.cluster_kwargs)
 
 

@@ -49,6 +49,10 @@ TRAIN_CASES = [
     (["--algo-kwargs", '{"n_steps": 0}'], "n_steps must be a positive integer, got 0"),
     (["--cluster-kwargs", '{"k": 2}'], r"--cluster-kwargs: cluster_agents takes no \['k'\]"),
     (["--method-kwargs", '{"actor_pruning": 2}'], "PrunedMaskPolicy: actor_pruning=.* must be in \\[0, 1\\)"),
+    (["--method", "SNP-PS", "--method-kwargs", '{"prunning": 0.5}'],
+     r"--method-kwargs: PrunedMaskPolicy \(SNP-PS for ppo\) takes no \['prunning'\]; it takes .*actor_pruning"),
+    (["--method", "SePS", "--algo", "dqn", "--method-kwargs", '{"share_trunk": true, "log_std_init": 0}'],
+     r"SelectiveSharingQPolicy \(SePS for dqn\) takes no \['log_std_init'\]"),
     (["--steps", "3"], "--steps 3 is fewer than one env step \\(4 slots = 2 copies x 2 agents"),
     (["--env-kwargs", '{"group_sizes": [0]}'], "group_sizes"),
 ]
