@@ -126,12 +126,18 @@ def set_mask_schedule(model: Any, total_timesteps: int) -> list[tuple[int | None
     total = expected_optimizer_steps(model, total_timesteps)
     if not regularizers or total is None:
         return None
+    # TD3 and DDPG step their actor once every `policy_delay` critic steps: the actor's masks count
+    # their own (fewer) optimizer steps.
+    delay = int(getattr(model, "policy_delay", 1) or 1)
+    actor = getattr(getattr(model, "policy", model), "actor", None)
+    delayed = {id(m) for m in actor.modules()} if delay > 1 and isinstance(actor, nn.Module) else set()
     result = []
     for regularizer in regularizers:
-        horizon = int(regularizer.step) + max(1, total)
+        own = delay if id(regularizer) in delayed else 1
+        horizon = int(regularizer.step) + max(1, total // own)
         interval = None
         if regularizer.reset_timesteps is not None:
-            interval = max(1, _steps_for(model, regularizer.reset_timesteps) or 1)
+            interval = max(1, (_steps_for(model, regularizer.reset_timesteps) or 1) // own)
         regularizer.set_schedule(reset_interval=interval, horizon=horizon)
         result.append((interval, horizon))
     return result

@@ -215,5 +215,7 @@ class LearnedMaskPolicy(LearnedMaskOptions, SharingTD3Policy):
 
     Options as :class:`policies.LearnedMaskPolicy`; the diversity term and weight reset run on each
     network's own optimizer (``actor.learned_masks`` / ``critic.learned_masks`` or
-    ``policy.learned_masks``). Args: *args, **kwargs: SB3 ``TD3Policy`` arguments. The actor steps once per ``policy_delay`` critic steps, so :func:`policies.set_mask_schedule` converts its reset interval with the critic's step count (the actor resets up to ``policy_delay`` times later in env steps).
+    ``policy.learned_masks``). Args: *args, **kwargs: SB3 ``TD3Policy`` arguments. The actor steps once per ``policy_delay`` critic steps; :func:`policies.set_mask_schedule` counts
+    its reset interval and horizon in the actor's own optimizer steps, so actor and critics reset at
+    the same env steps.
     """

@@ -23,7 +23,7 @@ from policies import (
     set_mask_schedule,
 )
 from policies.learned.regularizer import diversity_loss
-from policies.learned.training import learned_mask_networks
+from policies.learned.training import learned_mask_networks, regularizers_of
 from ps_wrappers.testing import AgentIdentityEnv, sample_slot_observations
 
 PPO_KW = {"n_steps": 16, "batch_size": 32, "n_epochs": 2, "device": "cpu"}
@@ -329,3 +329,24 @@ def test_the_defaults_are_the_released_mpe_settings_everywhere():
     assert LearnedMask().options() == LEARNED_MASK_DEFAULTS
     for key in ("div_coef", "coef_mode", "reset_ratio", "reset_first_layer"):
         assert LEARNED_MASK_DEFAULTS[key] == KALEIDOSCOPE_DEFAULTS[key]
+
+
+def test_td3_actor_masks_count_their_own_delayed_optimizer_steps():
+    """TD3 steps its actor once per ``policy_delay`` critic steps: its schedule is in its own steps."""
+    from stable_baselines3 import TD3
+
+    import ps_wrappers
+    from policies import td3
+    from ps_wrappers.testing import ContinuousIdentityEnv
+
+    venv = ps_wrappers.make_vec_env(ContinuousIdentityEnv, n_envs=1, seed=0)
+    model = TD3(td3.LearnedMaskPolicy, venv, learning_starts=16, buffer_size=500, policy_delay=2, seed=0,
+                policy_kwargs={"reset_interval": 80}, device="cpu")
+    actor = {id(m) for m in model.policy.actor.modules()}
+    schedules = dict(zip([id(r) in actor for r in regularizers_of(model)], set_mask_schedule(model, 160)))
+    (actor_interval, actor_horizon), (critic_interval, critic_horizon) = schedules[True], schedules[False]
+    # 160 agent-steps = 40 env steps of 4 slots, 4 of them warm-up: 36 critic steps, 18 actor steps
+    assert critic_horizon == 36 and actor_horizon == 18
+    assert actor_interval == critic_interval // 2
+    model.learn(160)
+    assert {id(r) in actor: int(r.step) for r in regularizers_of(model)} == {True: 18, False: 36}
