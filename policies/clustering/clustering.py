@@ -27,10 +27,11 @@ from gymnasium import spaces
 
 from policies.clustering.vae import IdentityVAE
 from policies.core.action_masks import random_valid_actions
-from ps_wrappers.layout import AnyLayout, SlotLayout, get_flat_layout
+from ps_wrappers.layout import AnyLayout, get_layout
 
 __all__ = [
     "CRITERIA",
+    "IMAGE_SIDE",
     "ClusterResult",
     "ClusterSpec",
     "agent_types",
@@ -166,7 +167,7 @@ def resolve_clusters(spec: ClusterSpec, layout: AnyLayout, owner: str) -> tuple[
     return ids, centres
 
 
-def _encode_actions(actions: np.ndarray, action_space: spaces.Space, layout: SlotLayout) -> np.ndarray:
+def _encode_actions(actions: np.ndarray, action_space: spaces.Space, layout: AnyLayout) -> np.ndarray:
     actions = np.asarray(actions)
     if isinstance(action_space, spaces.Discrete):
         return np.eye(int(action_space.n), dtype=np.float32)[actions.reshape(-1) - int(action_space.start)]
@@ -178,26 +179,46 @@ def _encode_actions(actions: np.ndarray, action_space: spaces.Space, layout: Slo
     return actions.reshape(len(actions), -1).astype(np.float32)
 
 
-def _collect(venv: Any, layout: SlotLayout, n_samples: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Transitions of acting rows under uniformly random valid actions."""
+IMAGE_SIDE = 16
+"""Images are average-pooled to at most ``IMAGE_SIDE x IMAGE_SIDE`` per channel before the VAE."""
+
+
+def _features(obs: Any, layout: AnyLayout) -> np.ndarray:
+    """``[B, D]`` float32 features of a batch: the feature segment of flat rows, or the image,
+    average-pooled to at most :data:`IMAGE_SIDE` pixels a side, flattened."""
+    features = np.asarray(layout.split(obs)[0], dtype=np.float32)
+    if features.ndim == 4 and max(features.shape[2:]) > IMAGE_SIDE:
+        size = (min(features.shape[2], IMAGE_SIDE), min(features.shape[3], IMAGE_SIDE))
+        features = torch.nn.functional.adaptive_avg_pool2d(torch.from_numpy(features), size).numpy()
+    return features.reshape(layout.n_rows(obs), -1)
+
+
+def _one_row(obs: Any) -> Any:
+    """A single slot observation (a terminal observation) as a batch of one."""
+    if isinstance(obs, dict):
+        return {key: np.asarray(value)[None] for key, value in obs.items()}
+    return np.asarray(obs)[None]
+
+
+def _collect(venv: Any, layout: AnyLayout, n_samples: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Transitions of acting rows under uniformly random valid actions (any slot layout)."""
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("agent", "obs", "action", "next_obs", "reward")}
-    obs = np.asarray(venv.reset(), dtype=np.float32)
+    obs = venv.reset()
     count = 0
     while count < n_samples:
         actions = random_valid_actions(obs, layout, venv.action_space, rng)
         next_obs, rewards, dones, infos = venv.step(actions)
-        next_obs = np.asarray(next_obs, dtype=np.float32)
-        real_next = next_obs.copy()
+        real_next = _features(next_obs, layout)
         for i in np.flatnonzero(dones):
             terminal = infos[i].get("terminal_observation")
             if terminal is not None:
-                real_next[i] = terminal
-        acting = obs[:, layout.acting_index] > 0.5
+                real_next[i] = _features(_one_row(terminal), layout)[0]
+        acting = np.asarray(layout.acting(obs)).reshape(-1) > 0.5
         if acting.any():
-            parts["agent"].append(np.asarray(layout.agent_index(obs[acting])))
-            parts["obs"].append(obs[acting, : layout.feature_dim])
+            parts["agent"].append(np.asarray(layout.agent_index(layout.take_rows(obs, acting))).reshape(-1))
+            parts["obs"].append(_features(obs, layout)[acting])
             parts["action"].append(_encode_actions(np.asarray(actions)[acting], venv.action_space, layout))
-            parts["next_obs"].append(real_next[acting, : layout.feature_dim])
+            parts["next_obs"].append(real_next[acting])
             parts["reward"].append(np.asarray(rewards, dtype=np.float32)[acting])
             count += int(acting.sum())
         obs = next_obs
@@ -318,6 +339,8 @@ def cluster_agents(
     one group get close but not identical embeddings, so the index keeps improving as groups are
     split into singletons, and singleton clusters would turn SePS into no sharing at all.
     The vec env is reset before and left mid-episode after (SB3's ``learn`` resets it).
+    Image slots: the VAE reads each image average-pooled to at most 16 x 16 pixels per channel
+    (:data:`IMAGE_SIDE`), flattened, in place of the feature vector.
 
     Args:
         venv: A vec env from :func:`ps_wrappers.make_vec_env` (with agent ids).
@@ -346,7 +369,7 @@ def cluster_agents(
         >>> clusters.groups()                                  # doctest: +SKIP
         [('agent_0', 'agent_3'), ('agent_1', 'agent_4'), ('agent_2', 'agent_5')]
     """
-    layout = get_flat_layout(venv.observation_space, owner="cluster_agents")
+    layout = get_layout(venv.observation_space, owner="cluster_agents")
     n_agents = len(layout.agents)
     if n_clusters is not None and not 1 <= n_clusters <= n_agents:
         raise ValueError(
@@ -370,7 +393,7 @@ def cluster_agents(
     }
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        vae = IdentityVAE(n_agents, layout.feature_dim, tensors["action"].shape[1], latent_dim, hidden)
+        vae = IdentityVAE(n_agents, tensors["obs"].shape[1], tensors["action"].shape[1], latent_dim, hidden)
         optimizer = torch.optim.Adam(vae.parameters(), lr=learning_rate)
         size = len(tensors["agent"])
         for _ in range(n_updates):

@@ -144,3 +144,35 @@ def test_gap_criterion_keeps_alike_agents_together_and_splits_groups() -> None:
     assert grouped.cluster_of_agent == (0, 1, 2, 0, 1, 2), grouped.scores
     with pytest.raises(ValueError, match="criterion must be one of"):
         cluster_agents(alike, criterion="silhouette")
+
+
+def test_image_slots_are_clustered_from_pooled_images_and_drive_seps():
+    """Agents i and i + 2 are rewarded for the same action (i % 2): two groups, seen through images."""
+    import torch
+
+    from policies.clustering import clustering
+    from ps_wrappers.testing import ImageIdentityEnv
+
+    def env_fn() -> ImageIdentityEnv:
+        return ImageIdentityEnv(n_agents=4, n_actions=2, image_size=24, channels=3)
+
+    venv = ps_wrappers.make_vec_env(env_fn, n_envs=2, seed=0)
+    assert venv.observation_space["image"].shape == (3, 24, 24)
+    seen: list[int] = []
+    original = clustering.IdentityVAE
+
+    def spy(n_agents: int, obs_dim: int, *args: object) -> object:
+        seen.append(obs_dim)
+        return original(n_agents, obs_dim, *args)
+
+    clustering.IdentityVAE = spy  # type: ignore[assignment, misc]
+    try:
+        result = cluster_agents(venv, n_samples=3000, n_updates=600, seed=0)
+    finally:
+        clustering.IdentityVAE = original  # type: ignore[misc]
+    assert seen == [3 * 16 * 16]  # 24x24 images pooled to 16x16 per channel
+    assert result.groups() == [("agent_0", "agent_2"), ("agent_1", "agent_3")], result.scores
+    model = PPO(SelectiveSharingPolicy, venv, n_steps=8, batch_size=64, n_epochs=1, seed=0,
+                policy_kwargs={"clusters": result, "features_extractor_kwargs": {"features_dim": 16, "channels": (4,)}})
+    model.learn(64)
+    assert torch.equal(model.policy.mlp_extractor.policy_net.cluster_of_agent.cpu(), torch.tensor([0, 1, 0, 1]))
