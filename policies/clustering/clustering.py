@@ -204,11 +204,13 @@ def _collect(venv: Any, layout: AnyLayout, n_samples: int, rng: np.random.Genera
     """Transitions of acting rows under uniformly random valid actions (any slot layout)."""
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("agent", "obs", "action", "next_obs", "reward")}
     obs = venv.reset()
+    features = _features(obs, layout)
     count = 0
     while count < n_samples:
         actions = random_valid_actions(obs, layout, venv.action_space, rng)
         next_obs, rewards, dones, infos = venv.step(actions)
-        real_next = _features(next_obs, layout)
+        next_features = _features(next_obs, layout)  # the next step's inputs (reset rows: new episodes)
+        real_next = next_features.copy()
         for i in np.flatnonzero(dones):
             terminal = infos[i].get("terminal_observation")
             if terminal is not None:
@@ -216,12 +218,12 @@ def _collect(venv: Any, layout: AnyLayout, n_samples: int, rng: np.random.Genera
         acting = np.asarray(layout.acting(obs)).reshape(-1) > 0.5
         if acting.any():
             parts["agent"].append(np.asarray(layout.agent_index(layout.take_rows(obs, acting))).reshape(-1))
-            parts["obs"].append(_features(obs, layout)[acting])
+            parts["obs"].append(features[acting])
             parts["action"].append(_encode_actions(np.asarray(actions)[acting], venv.action_space, layout))
             parts["next_obs"].append(real_next[acting])
             parts["reward"].append(np.asarray(rewards, dtype=np.float32)[acting])
             count += int(acting.sum())
-        obs = next_obs
+        obs, features = next_obs, next_features
     return {k: np.concatenate(v) for k, v in parts.items()}
 
 
