@@ -2,9 +2,13 @@
 
 * raw: the ParallelEnv stepped in a Python loop with action dicts built from precomputed actions
   (``dict(zip(env.agents, row))``), reset when every agent is done;
-* ps_wrappers: ``make_vec_env(env_fn)`` (image slots: each observation written channels-first
-  into a float32 ``[162, 5, 13, 13]`` buffer and checked against its bounds, agent index, acting
-  flag, masks, per-agent episode statistics, auto-reset), stepped with the same actions;
+* ps_wrappers: ``make_vec_env(env_fn)`` (image slots: each team's observations written
+  channels-first into a float32 ``[162, 5, 13, 13]`` buffer and checked against their bounds,
+  agent index, acting flag, masks, per-agent episode statistics, auto-reset), stepped with the
+  same actions;
+* the same vec env forced onto the generic dict path (:class:`~ps_wrappers.parallel_runner.ParallelRunner`,
+  which gathers the env's per-agent dict entries), to show what :mod:`ps_wrappers.magent_runner`'s
+  team-array path saves; steps where an agent dies or the episode ends take that path anyway;
 * optionally ``make_vec_env`` at another git revision (``--baseline``), which flattens the images.
 
 Both count agent-steps (live agents that acted). Variants run interleaved, round after round,
@@ -65,7 +69,16 @@ def variants(steps: int, max_cycles: int, baseline: tuple[str, Any] | None) -> d
 
         return run
 
-    out = {"raw battle_v4": raw_run, "ps_wrappers.make_vec_env": vec_run(pw.make_vec_env(env_fn), lambda o: int(o["acting"].sum()))}
+    import ps_wrappers.construction as construction
+
+    acting = lambda o: int(o["acting"].sum())  # noqa: E731
+    out = {"raw battle_v4": raw_run, "ps_wrappers.make_vec_env": vec_run(pw.make_vec_env(env_fn), acting)}
+    accepts = construction.magent_accepts
+    construction.magent_accepts = lambda env, spec: False  # type: ignore[assignment]
+    try:
+        out["make_vec_env, dict path (ParallelRunner)"] = vec_run(pw.make_vec_env(env_fn), acting)
+    finally:
+        construction.magent_accepts = accepts
     if baseline is not None:
         old = baseline[1].make_vec_env(env_fn)
         index = old.layout.acting_index

@@ -23,6 +23,8 @@ from ps_wrappers.copy_runner import CopyRunner
 from ps_wrappers.encoding import make_encoder
 from ps_wrappers.images import ImageMode, find_image
 from ps_wrappers.layout import ImageSlotLayout, SlotBox, SlotDict, SlotLayout
+from ps_wrappers.magent_runner import MagentRunner
+from ps_wrappers.magent_runner import accepts as magent_accepts
 from ps_wrappers.masks import AgentMask, action_nvec
 from ps_wrappers.obs_check import agent_feature_bounds
 from ps_wrappers.observation_padding import pad_observations
@@ -274,7 +276,7 @@ def build_runners(
             )
         assert buffers is not None
         n = len(spec.agents)
-        runner_cls = TurnRunner if turn_based else ParallelRunner
+        runner_cls: type[CopyRunner] = TurnRunner if turn_based else MagentRunner if magent_accepts(env, spec) else ParallelRunner
         runners.append(runner_cls(env, c, spec, buffers.view(slice(k * n, (k + 1) * n))))
     assert buffers is not None and first_spec is not None
     return runners, buffers, first_spec

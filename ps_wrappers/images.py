@@ -163,6 +163,17 @@ class ImageFeatures:
             np.concatenate(images, out=self._flat[: m * self.shape[0]], casting=self._casting)
         except TypeError:
             raise OutOfSpace from None
+        self.write_block(rows, agents, block)
+
+    def write_block(self, rows: slice | list[int] | np.ndarray, agents: slice | list[int] | np.ndarray, block: np.ndarray) -> None:
+        """Check ``block`` (env-layout images ``[m, *shape]`` of the space's dtype) and write it channels-first.
+
+        The path of an env that hands over a whole team's images as one array (see
+        :mod:`ps_wrappers.magent_runner`); :meth:`write` gathers single observations into such a block.
+
+        Raises:
+            OutOfSpace: if a value is outside its bounds.
+        """
         if self._check:
             if self._checker is not None:
                 ok = self._checker(block)

@@ -73,7 +73,13 @@ class ParallelRunner(CopyRunner):
         rows = self.live_rows
         chosen = actions if self.all_live else actions[rows]
         act = dict(zip(acting, chosen.tolist() if chosen.ndim == 1 else list(chosen)))
-        out = env.step(act)
+        self.finish_step(env.step(act), rewards, dones, infos)
+
+    def finish_step(self, out: Any, rewards: np.ndarray, dones: np.ndarray, infos: Any) -> None:
+        """Check and write what ``env.step`` returned for the live agents (``out``, five dicts)."""
+        env = self.env
+        acting = self.live_agents
+        rows = self.live_rows
         try:
             obs, rew, term, trunc, env_infos = out
             ended = any(term.values()) or any(trunc.values())

@@ -142,6 +142,19 @@ class SlotWriter:
             idx = range(len(self.spec.agents))[agents] if isinstance(agents, slice) else agents
             self._refuse(list(idx), observations, err)
 
+    def write_image_block(self, rows: Rows, agents: Rows, block: np.ndarray) -> None:
+        """Write env-layout images ``block`` (one array ``[m, *shape]``) of ``agents`` into ``rows``.
+
+        Raises:
+            ObservationError: if an image is outside its space, naming the agent.
+        """
+        assert isinstance(self.features, ImageFeatures)
+        try:
+            self.features.write_block(rows, agents, block)
+        except OutOfSpace as err:
+            idx = range(len(self.spec.agents))[agents] if isinstance(agents, slice) else agents
+            self._refuse(list(idx), list(block), err)
+
     def _refuse(self, agents: list[int], observations: list, err: Exception) -> None:
         for j, obs in zip(agents, observations):
             why = explain(self.spec.obs_space, obs) or self._own_bounds(j, obs)
