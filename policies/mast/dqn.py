@@ -29,17 +29,16 @@ from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import torch
-from gymnasium import spaces
 from stable_baselines3 import DQN
 from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.noise import ActionNoise
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
-from stable_baselines3.dqn.policies import CnnPolicy, DQNPolicy, MlpPolicy
+from stable_baselines3.dqn.policies import CnnPolicy, DQNPolicy, MlpPolicy, MultiInputPolicy
 from torch.nn import functional as F
 
 from policies.dqn.masked_dqn import MaskedDQN
-from policies.mast.buffers import DualReplayBuffer, SequenceReplayBuffer
+from policies.mast.buffers import SequenceMixin, sequence_buffer_classes
 from policies.mast.targets import lambda_returns, soft_mellowmax
 from policies.sparse.flops import flops_report
 
@@ -74,13 +73,14 @@ class MASTDQN(MaskedDQN):
         sparse_log_interval: Log the ``sparse/`` metrics every this many ``train`` calls.
 
     Raises:
-        ValueError: for a value outside its range, ``n_steps > 1``, a replay buffer class that
-            cannot return sequences while ``td_lambda`` is on, or a Dict observation space.
+        ValueError: for a value outside its range, ``n_steps > 1``, or a replay buffer class that
+            cannot return sequences.
     """
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
         "MlpPolicy": MlpPolicy,
         "CnnPolicy": CnnPolicy,
+        "MultiInputPolicy": MultiInputPolicy,
     }
 
     def __init__(
@@ -120,18 +120,18 @@ class MASTDQN(MaskedDQN):
     ) -> None:
         _check_options(lambda_, lambda_horizon, burn_in, sm_omega, n_steps)
         replay_buffer_kwargs = dict(replay_buffer_kwargs or {})
+        self._pick_buffer = replay_buffer_class is None  # by the observation space, in _setup_model
         if replay_buffer_class is None:
             if dual_buffer:
-                replay_buffer_class = DualReplayBuffer
                 replay_buffer_kwargs.setdefault("online_buffer_size", online_buffer_size)
                 replay_buffer_kwargs.setdefault("sample_ratio", tuple(buffer_ratio))
-            else:
-                replay_buffer_class = SequenceReplayBuffer
-        elif not issubclass(replay_buffer_class, SequenceReplayBuffer):
+        elif not issubclass(replay_buffer_class, SequenceMixin):
             raise ValueError(
                 f"MASTDQN: replay_buffer_class={replay_buffer_class.__name__} cannot return the "
                 "stored sequences its targets need; leave replay_buffer_class=None (MAST's buffers "
-                "are chosen from dual_buffer) or subclass policies.mast.buffers.SequenceReplayBuffer."
+                "are chosen from dual_buffer and the observation space) or subclass "
+                "policies.mast.buffers.SequenceReplayBuffer (SequenceDictReplayBuffer for Dict "
+                "observations)."
             )
         self.td_lambda = bool(td_lambda)
         self.lambda_ = float(lambda_)
@@ -169,11 +169,9 @@ class MASTDQN(MaskedDQN):
         )
 
     def _setup_model(self) -> None:
-        if isinstance(self.observation_space, spaces.Dict):
-            raise ValueError(
-                "MASTDQN: Dict observation spaces are not supported (stored sequences need a flat "
-                "Box); use ps_wrappers.make_vec_env, whose observations are flat."
-            )
+        if self._pick_buffer:  # array or Dict observations (e.g. make_vec_env's image slots)
+            sequence_class, dual_class = sequence_buffer_classes(self.observation_space)
+            self.replay_buffer_class = dual_class if self.dual_buffer else sequence_class  # type: ignore[assignment]
         self.masked = getattr(self.observation_space, "layout", None) is not None
         if self.masked:
             super()._setup_model()
@@ -242,7 +240,7 @@ class MASTDQN(MaskedDQN):
         n_actions = int(self.action_space.n)  # type: ignore[attr-defined]
         if layout is None or getattr(layout, "n_actions", 0) != n_actions:
             return None
-        valid = next_obs[..., layout.mask_slice] > 0.5
+        valid = layout.action_mask(next_obs) > 0.5
         return valid | ~valid.any(dim=-1, keepdim=True)
 
     def bootstrap_values(self, next_obs: torch.Tensor) -> torch.Tensor:
@@ -260,7 +258,7 @@ class MASTDQN(MaskedDQN):
         self.policy.set_training_mode(True)
         self._update_learning_rate(self.policy.optimizer)
         buffer = self.replay_buffer
-        assert isinstance(buffer, SequenceReplayBuffer)  # set up in __init__
+        assert isinstance(buffer, SequenceMixin)  # set up in __init__
         use_lambda = self.lambda_active()
         horizon = self.lambda_horizon if use_lambda else 1
         lam = self.lambda_ if use_lambda else 0.0
@@ -271,7 +269,7 @@ class MASTDQN(MaskedDQN):
                 steps = torch.arange(data.rewards.shape[1], device=self.device)
                 used = steps[None, :] < data.lengths[:, None]
                 values = torch.zeros_like(data.rewards)
-                values[used] = self.bootstrap_values(data.next_observations[used])
+                values[used] = self.bootstrap_values(_rows(data.next_observations, used))
                 targets = lambda_returns(
                     data.rewards, values, data.terminals, data.lengths, self.gamma, lam
                 ).unsqueeze(1)
@@ -303,6 +301,13 @@ class MASTDQN(MaskedDQN):
         if topology is not None:
             self.logger.record("sparse/topology_step", int(topology.step))
             self.logger.record("sparse/update_fraction", topology.update_fraction())
+
+
+def _rows(obs: Any, used: torch.Tensor) -> Any:
+    """``obs[used]`` for a tensor or each tensor of a dict (Dict observations)."""
+    if isinstance(obs, dict):
+        return {key: value[used] for key, value in obs.items()}
+    return obs[used]
 
 
 def _check_options(

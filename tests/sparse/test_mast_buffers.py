@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from gymnasium import spaces
 
-from policies.mast.buffers import DualReplayBuffer, SequenceReplayBuffer
+from policies.mast.buffers import (
+    DualDictReplayBuffer,
+    DualReplayBuffer,
+    SequenceDictReplayBuffer,
+    SequenceReplayBuffer,
+    sequence_buffer_classes,
+)
 
 OBS = spaces.Box(-np.inf, np.inf, (2,), np.float32)
 ACT = spaces.Discrete(3)
@@ -48,13 +55,57 @@ def test_windows_follow_their_env_slot_and_wrap_around_a_full_buffer():
     assert s.lengths.tolist() == [2]
 
 
-def test_sequence_buffer_rejects_memory_optimisation_and_dict_spaces():
+def test_sequence_buffer_rejects_memory_optimisation_and_points_dict_spaces_to_the_dict_twin():
     with pytest.raises(ValueError, match="SequenceReplayBuffer: optimize_memory_usage=True"):
         SequenceReplayBuffer(
             10, OBS, ACT, optimize_memory_usage=True, handle_timeout_termination=False
         )
-    with pytest.raises(ValueError, match="SequenceReplayBuffer: Dict observation spaces"):
+    with pytest.raises(ValueError, match="SequenceReplayBuffer: the observation space Dict.* is a Dict; use SequenceDictReplayBuffer"):
         SequenceReplayBuffer(10, spaces.Dict({"a": OBS}), ACT)
+    with pytest.raises(ValueError, match="DualReplayBuffer: the observation space Dict.* is a Dict; use DualDictReplayBuffer"):
+        DualReplayBuffer(10, spaces.Dict({"a": OBS}), ACT)
+    with pytest.raises(ValueError, match="SequenceDictReplayBuffer: the observation space Box.* is not a Dict; use SequenceReplayBuffer"):
+        SequenceDictReplayBuffer(10, OBS, ACT)
+    assert sequence_buffer_classes(OBS) == (SequenceReplayBuffer, DualReplayBuffer)
+    assert sequence_buffer_classes(DICT) == (SequenceDictReplayBuffer, DualDictReplayBuffer)
+
+
+DICT = spaces.Dict({"image": spaces.Box(0, 255, (1, 2, 2), np.uint8), "x": OBS})
+
+
+class _AsDict:
+    """Adds each flat transition of ``_fill`` as a Dict one: ``x`` the flat obs, ``image`` its step."""
+
+    def __init__(self, buffer):
+        self.buffer = buffer
+
+    def add(self, obs, next_obs, *rest):
+        as_dict = lambda o: {"image": np.broadcast_to(o[:, :1, None, None], (len(o), 1, 2, 2)).astype(np.uint8), "x": o}  # noqa: E731
+        self.buffer.add(as_dict(obs), as_dict(next_obs), *rest)
+
+
+@pytest.mark.parametrize("dual", [False, True], ids=["sequence", "dual"])
+def test_dict_buffers_return_the_same_windows_as_flat_ones(dual):
+    flat_cls, dict_cls = (DualReplayBuffer, DualDictReplayBuffer) if dual else (SequenceReplayBuffer, SequenceDictReplayBuffer)
+    extra = {"online_buffer_size": 4} if dual else {}  # online: the 2 newest steps of each slot
+    flat = flat_cls(40, OBS, ACT, device="cpu", n_envs=2, **extra)
+    twin = dict_cls(40, DICT, ACT, device="cpu", n_envs=2, **extra)
+    _fill(flat, 27, n_envs=2, done_at=(5,), timeout_at=(11,))  # wraps around 20 positions per slot
+    _fill(_AsDict(twin), 27, n_envs=2, done_at=(5,), timeout_at=(11,))
+    batch, slots = np.array([0, 3, 9, 15, 19, 6]), np.array([0, 1, 0, 1, 0, 1])
+    a, b = flat.sequences_at(batch, slots, horizon=6), twin.sequences_at(batch, slots, horizon=6)
+    for field in ("actions", "rewards", "terminals", "lengths"):
+        assert torch.equal(getattr(a, field), getattr(b, field)), field
+    assert torch.equal(a.observations, b.observations["x"]) and torch.equal(a.next_observations, b.next_observations["x"])
+    assert b.next_observations["image"].dtype == torch.uint8  # images stay uint8
+    assert torch.equal(b.next_observations["image"][:, :, 0, 0, 0].float(), a.next_observations[..., 0] % 256)
+    if dual:
+        np.random.seed(0)
+        one_step = twin.sample(16)
+        assert set(one_step.observations) == {"image", "x"} and one_step.rewards.shape == (16, 1)
+        assert (one_step.rewards[10:] >= 25).all()  # the online buffer holds the newest steps
+        windows = twin.sample_sequences(16, horizon=3)
+        assert windows.next_observations["image"].shape == (16, 3, 1, 2, 2)
 
 
 def test_dual_buffer_stores_everywhere_and_samples_five_to_three():
