@@ -36,6 +36,7 @@ from stable_baselines3.common.distributions import DiagGaussianDistribution, sum
 from stable_baselines3.common.policies import BaseModel, ContinuousCritic
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
+from torch.distributions import Normal
 
 from policies.core.heads import AgentConditionedMLP
 from ps_wrappers.layout import AnyLayout, SlotLayout
@@ -98,9 +99,11 @@ class RealDimsDiagGaussian(DiagGaussianDistribution):
 
     ``log pi(a | o, i) = sum_d real_i[d] * log N(a_d; mu_d, sigma_d)`` and likewise the entropy,
     where ``real_i`` is agent ``i``'s 0/1 mask of real action dimensions (:class:`RealActions`).
-    Sampling and the mode are SB3's over every dimension (the padded ones are dropped before the
-    env). The policy sets :attr:`real` right after :meth:`proba_distribution`; ``None`` sums every
-    dimension (SB3's behaviour).
+    The policy calls :meth:`restrict` right after :meth:`proba_distribution`; without it every
+    dimension counts (SB3's behaviour). :meth:`restrict` also pins each padded dimension to the
+    constant ``N(0, 1)``, so the KL divergence between two policies (TRPO's constraint, SB3's
+    ``kl_divergence``) is exactly 0 there and the network gets no gradient through a padded
+    output; sampling and the mode of padded dimensions (dropped before the env) come from it.
     """
 
     real: torch.Tensor | None = None
@@ -109,6 +112,14 @@ class RealDimsDiagGaussian(DiagGaussianDistribution):
         """SB3's, forgetting the previous batch's mask."""
         self.real = None
         super().proba_distribution(mean_actions, log_std)
+        return self
+
+    def restrict(self, real: torch.Tensor) -> RealDimsDiagGaussian:
+        """Count only the dimensions where ``real`` (``[B, A]``, 0/1) is 1; padded ones are ``N(0, 1)``."""
+        self.real = real
+        keep = real > 0.5
+        dist = self.distribution
+        self.distribution = Normal(torch.where(keep, dist.loc, 0.0), torch.where(keep, dist.scale, 1.0))
         return self
 
     def log_prob(self, actions: torch.Tensor) -> torch.Tensor:

@@ -276,7 +276,7 @@ class SharingActorCriticPolicy(SharingPolicyMixin, ActorCriticPolicy):
             mean, log_std = latent_pi.split(extractor.policy_net.out_dim, dim=-1)
             distribution = self.action_dist.proba_distribution(mean, log_std)  # type: ignore[call-arg]
         if real is not None:
-            distribution.real = real  # type: ignore[attr-defined]
+            distribution.restrict(real)  # type: ignore[attr-defined]
         return distribution
 
     def _only_acting(self, obs: PyTorchObs, values: torch.Tensor) -> torch.Tensor:

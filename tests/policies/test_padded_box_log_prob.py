@@ -7,6 +7,7 @@ TRPO's policy gradient, the entropy bonus), whatever the padded dimensions of it
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any
 
@@ -82,3 +83,30 @@ def test_equal_box_sizes_keep_sb3_s_distribution() -> None:
     assert type(model.policy.action_dist).__name__ == "DiagGaussianDistribution"
     model.learn(16)
     assert np.isfinite(model.policy.log_std.detach().numpy()).all()
+
+
+def test_trpo_kl_ignores_padded_dimensions_and_sends_no_gradient_through_them() -> None:
+    """TRPO's constraint (SB3's kl_divergence of old and new distributions) sees real dimensions only."""
+    from sb3_contrib import TRPO
+    from stable_baselines3.common.distributions import kl_divergence
+
+    venv = ps_wrappers.make_vec_env(_env, n_envs=1, seed=0)
+    model = TRPO(ppo.FullSharingPolicy, venv, n_steps=8, batch_size=8, seed=0, device="cpu")
+    policy = model.policy
+    head = policy.mlp_extractor.policy_net.head  # outputs the 3 means
+    obs = torch.as_tensor(venv.reset())[:1]  # agent 0: 1 real dimension of 3
+    with torch.no_grad():  # as TRPO keeps it (a copy: the policy reuses one distribution object)
+        old = copy.copy(policy.get_distribution(obs))
+    with torch.no_grad():
+        policy.log_std[1:] += 1.0  # moves only dimensions that are padded for agent 0
+        head.bias[1:] += 2.0
+    new = policy.get_distribution(obs)
+    kl = kl_divergence(new, old)
+    assert kl.shape == (1, 3) and torch.all(kl == 0)
+    with torch.no_grad():
+        policy.log_std[0] += 0.5  # its real dimension does count
+    assert kl_divergence(policy.get_distribution(obs), old)[0, 0] > 0
+    policy.zero_grad()
+    kl_divergence(policy.get_distribution(obs), old).sum().backward()
+    assert torch.all(policy.log_std.grad[1:] == 0) and torch.all(head.weight.grad[1:] == 0)
+    assert policy.log_std.grad[0] != 0
