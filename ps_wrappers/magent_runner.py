@@ -48,7 +48,7 @@ def accepts(env: Any, spec: SlotSpec) -> bool:
     base = getattr(module, "magent_parallel_env", None)
     if base is None or not isinstance(env, base) or not all(hasattr(env, h) for h in _HELPERS):
         return False
-    if getattr(env, "minimap_mode", True) or getattr(env, "extra_features", True) or env.render_mode == "human":
+    if getattr(env, "minimap_mode", True) or getattr(env, "extra_features", True) or getattr(env, "render_mode", None) == "human":
         return False
     image = spec.image
     if image is None or image.key is not None or not image.channels_last or spec.low is not None:
