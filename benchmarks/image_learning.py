@@ -38,7 +38,8 @@ class Args:
     """Benchmark settings."""
 
     task: str = "pistonball"
-    """``pistonball`` or ``kaz`` (visual)."""
+    """``pistonball``, ``kaz`` (visual) or ``kaz-vector`` (KAZ's entity vectors: the control run
+    that tells what the same PPO learns when it need not see)."""
     method: str = "fups"
     """``fups`` or ``seps`` (per agent type)."""
     steps: int = 300_000
@@ -116,10 +117,10 @@ def _env_fn(args: Args) -> tuple[Any, Any]:
     if args.task == "pistonball":
         settings = pistonball.Args(n_pistons=args.n_pistons, continuous=args.continuous)
         return (lambda: pistonball.make_env(settings)), pistonball._random_returns
-    if args.task == "kaz":
-        kaz_settings = kaz.Args(obs="visual")
+    if args.task in ("kaz", "kaz-vector"):
+        kaz_settings = kaz.Args(obs="visual" if args.task == "kaz" else "vector")
         return (lambda: kaz.make_env(kaz_settings)), kaz._random_returns
-    raise ValueError(f"image_learning: --task must be 'pistonball' or 'kaz', got {args.task!r}")
+    raise ValueError(f"image_learning: --task must be 'pistonball', 'kaz' or 'kaz-vector', got {args.task!r}")
 
 
 def main(args: Args) -> dict[str, Any]:

@@ -11,6 +11,7 @@ Example:
 from ps_wrappers.action_padding import InvalidActionMode, pad_actions
 from ps_wrappers.agent_indication import agent_indicator, agent_type
 from ps_wrappers.base_vec_env import SlotVecEnv
+from ps_wrappers.clip import clip_observations
 from ps_wrappers.errors import EnvContractError, ObservationError
 from ps_wrappers.evaluation import EvaluationResult, SharedPolicy, evaluate
 from ps_wrappers.layout import ImageSlotLayout, SlotBox, SlotDict, SlotLayout, get_layout
@@ -40,6 +41,7 @@ __all__ = [
     "SpacePaddingError",
     "agent_indicator",
     "agent_type",
+    "clip_observations",
     "color_reduction",
     "frame_stack",
     "get_layout",

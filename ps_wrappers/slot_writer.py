@@ -162,10 +162,16 @@ class SlotWriter:
                 name = self.spec.agents[j]
                 own = self.spec.own_spaces[name]
                 padded = "" if own == self.spec.obs_space else f" (padded to {self.spec.obs_space})"
+                clip = (
+                    " If it only overshoots by rounding or noise (PettingZoo's knights_archers_zombies "
+                    "vector mode, multiwalker), wrap it with ps_wrappers.clip_observations(env, "
+                    "max_excess=...) to clip such values explicitly."
+                    if "outside" in why and "bounds" in why else ""
+                )
                 raise ObservationError(
                     f"{self.owner}: the observation of agent {name!r} is outside its observation space "
                     f"{own}{padded}: {why}. Fix the environment so that it emits observations inside the "
-                    "space it declares, or declare the space it really emits."
+                    f"space it declares, or declare the space it really emits.{clip}"
                 ) from None
         raise ObservationError(f"{self.owner}: could not write the observations: {err!r}") from err
 

@@ -97,6 +97,8 @@ def _bad_return(wrapper: Any, method: str, out: Any, expected: str) -> EnvContra
 
 def obs_error(transform: AgentTransform, obs: dict, err: Exception) -> Exception:
     """The error naming the agent whose observation the transform could not map."""
+    if isinstance(err, ObservationError):  # the transform named the agent and the fix itself
+        return err
     fns = transform.obs_fns
     for agent, value in obs.items():
         if agent not in fns:
