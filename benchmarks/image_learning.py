@@ -50,6 +50,10 @@ class Args:
     """Episodes per evaluation."""
     n_envs: int = 4
     """Env copies."""
+    workers: int = 0
+    """Env worker processes (``make_vec_env(vec_env_cls="subproc")``); 0 steps the copies in this process."""
+    colour: str = "G"
+    """KAZ-visual: the colour channel kept, or ``"rgb"`` (``examples.knights_archers_zombies``)."""
     n_pistons: int = 20
     """Pistonball: pistons."""
     continuous: bool = False
@@ -118,7 +122,7 @@ def _env_fn(args: Args) -> tuple[Any, Any]:
         settings = pistonball.Args(n_pistons=args.n_pistons, continuous=args.continuous)
         return (lambda: pistonball.make_env(settings)), pistonball._random_returns
     if args.task in ("kaz", "kaz-vector"):
-        kaz_settings = kaz.Args(obs="visual" if args.task == "kaz" else "vector")
+        kaz_settings = kaz.Args(obs="visual" if args.task == "kaz" else "vector", colour=args.colour)
         return (lambda: kaz.make_env(kaz_settings)), kaz._random_returns
     raise ValueError(f"image_learning: --task must be 'pistonball', 'kaz' or 'kaz-vector', got {args.task!r}")
 
@@ -127,7 +131,10 @@ def main(args: Args) -> dict[str, Any]:
     """Train with periodic evaluation; print the table, write JSON and the plot."""
     torch.set_num_threads(args.threads)
     env_fn, random_returns = _env_fn(args)
-    venv = ps_wrappers.make_vec_env(env_fn, n_envs=args.n_envs, seed=args.seed)
+    if args.workers:
+        venv = ps_wrappers.make_vec_env(env_fn, n_envs=args.n_envs, seed=args.seed, vec_env_cls="subproc", n_workers=args.workers)
+    else:
+        venv = ps_wrappers.make_vec_env(env_fn, n_envs=args.n_envs, seed=args.seed)
     methods: dict[str, type[SharingActorCriticPolicy]] = {"fups": FullSharingPolicy, "seps": SelectiveSharingPolicy}
     policy = methods[args.method]
     model = PPO(

@@ -58,9 +58,9 @@ class Args:
     n_envs: int = 4
     """Env copies (slots = copies x 4 agents)."""
     colour: str = "G"
-    """Visual mode: the colour channel kept (``"R"``, ``"G"``, ``"B"`` or ``"full"`` luminance).
-    The tutorial keeps ``"B"``, where a zombie differs from the background by 19 grey levels on
-    average; in ``"G"`` by 102 (measured on the sprites, docs/images.md)."""
+    """Visual mode: the colour channel kept (``"R"``, ``"G"``, ``"B"``, ``"full"`` luminance, or
+    ``"rgb"``: all three). The tutorial keeps ``"B"``, where a zombie differs from the background
+    by 19 grey levels on average; in ``"G"`` by 102 (measured on the sprites, docs/images.md)."""
     size: int = 84
     """Visual mode: images resized to size x size."""
     stack: int = 3
@@ -93,7 +93,8 @@ def make_env(args: Args) -> Any:
         # overshoots the declared [-1, 1] (-1.0028 after about 100,000 agent-steps here); the vec
         # env refuses that, so clip it explicitly, refusing anything more than 0.1 outside.
         return ps_wrappers.clip_observations(env, max_excess=0.1)
-    env = ps_wrappers.color_reduction(env, mode=args.colour)  # type: ignore[arg-type]
+    if args.colour != "rgb":
+        env = ps_wrappers.color_reduction(env, mode=args.colour)  # type: ignore[arg-type]
     env = ps_wrappers.resize(env, x_size=args.size, y_size=args.size)
     return ps_wrappers.frame_stack(env, args.stack)
 
