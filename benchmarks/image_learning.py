@@ -85,12 +85,15 @@ class Args:
 class _Evaluate(BaseCallback):
     """Every ``every`` agent-steps: the team return of the greedy policy and of the sampling policy.
 
-    Also keeps the team return of every training episode (``info["team_episode"]``) in ``training``.
+    Also keeps the team return of every training episode (``info["team_episode"]``) in ``training``
+    and, as it goes, appends ``agent-steps return`` lines to ``log`` (progress of a long run, and
+    its curve if it is stopped before the JSON is written).
     """
 
-    def __init__(self, env_fn: Any, every: int, episodes: int) -> None:
+    def __init__(self, env_fn: Any, every: int, episodes: int, log: Path | None = None) -> None:
         super().__init__()
         self.env_fn, self.every, self.episodes = env_fn, every, episodes
+        self.log = log
         self.curve: list[tuple[int, float, float]] = []
         self.training: list[tuple[int, float]] = []
         self._next = 0
@@ -111,6 +114,9 @@ class _Evaluate(BaseCallback):
         for info in self.locals["infos"]:
             if "team_episode" in info:
                 self.training.append((self.num_timesteps, info["team_episode"]["r"]))
+                if self.log is not None:
+                    with self.log.open("a") as f:
+                        f.write(f"{self.num_timesteps} {info['team_episode']['r']}\n")
         if self.num_timesteps >= self._next:
             self._next += self.every
             self.curve.append(self.measure())
@@ -142,7 +148,10 @@ def main(args: Args) -> dict[str, Any]:
         learning_rate=args.learning_rate, gamma=args.gamma, ent_coef=args.ent_coef, clip_range=args.clip_range,
         seed=args.seed, device="cpu",
     )
-    callback = _Evaluate(env_fn, args.eval_every, args.eval_episodes)
+    args.out.mkdir(parents=True, exist_ok=True)
+    log = args.out / f"{args.task}_{args.method}_training.txt"
+    log.write_text("")
+    callback = _Evaluate(env_fn, args.eval_every, args.eval_episodes, log)
     start = time.perf_counter()
     model.learn(args.steps, callback=callback)
     seconds = time.perf_counter() - start
