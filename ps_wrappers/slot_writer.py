@@ -139,8 +139,7 @@ class SlotWriter:
         try:
             self.features.write(rows, agents, observations)  # type: ignore[arg-type]
         except (OutOfSpace, ValueError, TypeError, KeyError, IndexError) as err:
-            idx = range(len(self.spec.agents))[agents] if isinstance(agents, slice) else agents
-            self._refuse(list(idx), observations, err)
+            self._refuse(agents, observations, err)
 
     def write_image_block(self, rows: Rows, agents: Rows, block: np.ndarray) -> None:
         """Write env-layout images ``block`` (one array ``[m, *shape]``) of ``agents`` into ``rows``.
@@ -152,11 +151,11 @@ class SlotWriter:
         try:
             self.features.write_block(rows, agents, block)
         except OutOfSpace as err:
-            idx = range(len(self.spec.agents))[agents] if isinstance(agents, slice) else agents
-            self._refuse(list(idx), list(block), err)
+            self._refuse(agents, list(block), err)
 
-    def _refuse(self, agents: list[int], observations: list, err: Exception) -> None:
-        for j, obs in zip(agents, observations):
+    def _refuse(self, agents: Rows, observations: list, err: Exception) -> None:
+        idx = range(len(self.spec.agents))[agents] if isinstance(agents, slice) else agents
+        for j, obs in zip(idx, observations):
             why = explain(self.spec.obs_space, obs) or self._own_bounds(j, obs)
             if why:
                 name = self.spec.agents[j]
