@@ -13,6 +13,9 @@ Two settings, all variants interleaved round by round in one process, process CP
   relative to the raw env (what a user sees).
 * ``replay``: a ParallelEnv that replays recorded pistonball observations, so only the wrappers'
   own cost is timed (SuperSuit's color_reduction and resize convert Parallel -> AEC -> Parallel).
+* ``kaz-replay``: the same for knights_archers_zombies_v11's image observations (512x512x3 per
+  agent, views of a transposed pygame surface, so not C-contiguous: the layout that made a flat
+  reshape copy whole images).
 
 numpy / BLAS and torch use one thread (set before numpy is imported).
 
@@ -131,13 +134,18 @@ def aec_runner(env: Any, steps: int) -> Callable[[], int]:
 
 
 def variants(setting: str, steps: int) -> dict[str, Callable[[], int]]:
-    """Runners for one setting: ``"parallel"``, ``"aec"`` or ``"replay"``."""
+    """Runners for one setting: ``"parallel"``, ``"aec"``, ``"replay"`` or ``"kaz-replay"``."""
     from pettingzoo.butterfly import pistonball_v6
 
     if setting == "replay":
         source = pistonball_v6.parallel_env()
         make: Callable[[], Any] = lambda: ReplayEnv(source, 50)  # noqa: E731
         run: Callable[[Any, int], Callable[[], int]] = parallel_runner
+    elif setting == "kaz-replay":
+        from pettingzoo.butterfly import knights_archers_zombies_v11
+
+        kaz = knights_archers_zombies_v11.parallel_env(obs_method="image")
+        make, run = (lambda: ReplayEnv(kaz, 20)), parallel_runner
     elif setting == "parallel":
         make, run = pistonball_v6.parallel_env, parallel_runner
     else:
@@ -147,6 +155,10 @@ def variants(setting: str, steps: int) -> dict[str, Callable[[], int]]:
         out[f"{name}: ps_wrappers"] = run(ours(make()), steps)
         out[f"{name}: SuperSuit"] = run(theirs(make()), steps)
     return out
+
+
+def _env_name(setting: str) -> str:
+    return "knights_archers_zombies_v11" if setting.startswith("kaz") else "pistonball_v6"
 
 
 def ratio_table(rates: dict[str, float], wrapper_cost: bool) -> str:
@@ -174,10 +186,10 @@ def plot(results: dict[str, dict[str, float]], path: str) -> None:
         x = np.arange(len(names))
         ax.bar(x - 0.2, [rates[f"{n}: ps_wrappers"] for n in names], 0.4, label="ps_wrappers")
         ax.bar(x + 0.2, [rates[f"{n}: SuperSuit"] for n in names], 0.4, label="SuperSuit 3.11")
-        if setting != "replay":  # the replayed env itself costs nothing
+        if not setting.endswith("replay"):  # the replayed env itself costs nothing
             ax.axhline(rates["raw env"], color="grey", ls="--", lw=1, label="raw env")
         ax.set_xticks(x, names)
-        ax.set_title(f"pistonball_v6, {setting}")
+        ax.set_title(_env_name(setting) + f", {setting}")
         ax.set_ylabel("agent-steps / s (CPU time)")
     np.atleast_1d(axes)[-1].legend(fontsize=8)
     fig.tight_layout()
@@ -189,7 +201,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=100, help="env steps per variant and round")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--settings", nargs="+", default=["replay", "parallel", "aec"], choices=["replay", "parallel", "aec"])
+    parser.add_argument("--settings", nargs="+", default=["replay", "parallel", "aec", "kaz-replay"], choices=["replay", "parallel", "aec", "kaz-replay"])
     parser.add_argument("--plot", default=None, help="write a bar chart to this path")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
@@ -200,13 +212,13 @@ def main() -> None:
     for setting in args.settings:
         rates = interleaved(variants(setting, args.steps), args.rounds)
         results[setting] = rates
-        title = f"pistonball_v6 ({setting}), {args.steps} steps x {args.rounds} interleaved rounds (median, CPU time)"
-        if setting == "replay":  # the replayed env costs nothing: compare the wrappers only
+        title = f"{_env_name(setting)} ({setting}), {args.steps} steps x {args.rounds} interleaved rounds (median, CPU time)"
+        if setting.endswith("replay"):  # the replayed env costs nothing: compare the wrappers only
             print(f"**{title}**\n")
         else:
             print(format_table(title, rates, "raw env", "agent-steps/s"))
             print()
-        print(ratio_table(rates, wrapper_cost=setting == "replay"))
+        print(ratio_table(rates, wrapper_cost=setting.endswith("replay")))
         print()
     if args.plot:
         plot(results, args.plot)

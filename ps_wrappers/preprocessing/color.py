@@ -42,17 +42,18 @@ def _luminance_fn(dtype: np.dtype, channel_axis: int) -> Fn:
 
             def luma_u8_first(x: Any) -> np.ndarray:
                 x = np.asarray(x)
-                y = w32 @ x.reshape(3, -1).astype(np.float32)
+                y = w32 @ x.astype(np.float32).reshape(3, -1)
                 y += 0.5
                 return y.astype(np.uint8).reshape(x.shape[1:])
 
             return luma_u8_first
 
         def luma_u8(x: Any) -> np.ndarray:
-            x = np.asarray(x)
-            y = x.reshape(-1, 3).astype(np.float32) @ w32
+            # astype first: it reads any strides (pygame's transposed surfaces) into a contiguous
+            # float32 copy, where a flat reshape would first copy the uint8 image as well.
+            y = np.asarray(x).astype(np.float32) @ w32
             y += 0.5
-            return y.astype(np.uint8).reshape(x.shape[:-1])
+            return y.astype(np.uint8)
 
         return luma_u8
     work = np.dtype(dtype) if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)
@@ -86,10 +87,12 @@ def _reduce(agent: Any, space: spaces.Space, mode: Mode, channels: Channels, kee
     if mode == "full":
         base = _luminance_fn(np.dtype(space.dtype), ch)
     else:
-        index = _CHANNEL[mode]
+        pick = (slice(None),) * ch + (_CHANNEL[mode],)
 
         def base(x: Any) -> np.ndarray:
-            return np.take(x, index, axis=ch)
+            # A basic-index view copied once: ``np.take`` would first copy the whole image when it
+            # is not contiguous (pygame's transposed surfaces), three times the bytes kept.
+            return np.array(np.asarray(x)[pick], order="C")
 
     low, high = base(space.low), base(space.high)
     full_range = space.dtype == np.uint8 and not low.any() and bool((high == 255).all())

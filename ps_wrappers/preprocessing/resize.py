@@ -33,9 +33,10 @@ def _source_coords(n_in: int, n_out: int) -> np.ndarray:
 class Resampler:
     """Resizes images of one shape with precomputed gather indices and weights.
 
-    Bilinear: the four neighbours of each output pixel are gathered with one ``take`` each and
-    blended in float32 (float64 for 32/64-bit integers and float64 images), integers rounded to
-    nearest. Nearest neighbour: one ``take``. No per-call allocation beyond the outputs.
+    Bilinear: the rows and columns of the four neighbours of every output pixel are picked as one
+    ``(2h, 2w)`` block (a flat ``take`` on contiguous images, an open-mesh index on others, so a
+    transposed image is never copied whole) and blended in float32 (float64 for 32/64-bit integers and float64 images), integers rounded
+    to nearest. Nearest neighbour: one pick.
 
     Args:
         shape: Input shape (rank 2 or 3).
@@ -53,7 +54,11 @@ class Resampler:
         out = list(shape)
         out[axes.height], out[axes.width] = h, w
         self.out_shape = tuple(out)
-        # Flatten (H, W) to one axis so every gather is a single `take`.
+        # The pixels needed (the nearest pixel, or the four bilinear neighbours as one (2h, 2w)
+        # block) are picked with one precomputed index: a flat ``take`` when the image is
+        # C-contiguous (fastest), else an open-mesh advanced index over the height and width axes,
+        # which reads a non-contiguous image (pygame's transposed surfaces) in place where
+        # ``take`` or a flat reshape would first copy all of it.
         self._flat_shape: tuple[int, ...]
         if axes.channel is None:
             self._flat_shape, self._take_axis = (h_in * w_in,), 0
@@ -61,16 +66,19 @@ class Resampler:
             self._flat_shape, self._take_axis = (shape[0], h_in * w_in), 1
         else:
             self._flat_shape, self._take_axis = (h_in * w_in, shape[2]), 0
+        self._w_in = w_in
         ys, xs = _source_coords(h_in, h), _source_coords(w_in, w)
+        self._h, self._w = h, w
         if not linear:
             yi = np.minimum(np.floor((np.arange(h) + 0.5) * (h_in / h)).astype(np.intp), h_in - 1)
             xi = np.minimum(np.floor((np.arange(w) + 0.5) * (w_in / w)).astype(np.intp), w_in - 1)
-            self._index = yi[:, None] * w_in + xi[None, :]
+            self._index = self._mesh(len(shape), yi, xi)
             return
         y0 = np.floor(ys).astype(np.intp)
         x0 = np.floor(xs).astype(np.intp)
         y1, x1 = np.minimum(y0 + 1, h_in - 1), np.minimum(x0 + 1, w_in - 1)
-        self._corners = [yy[:, None] * w_in + xx[None, :] for yy in (y0, y1) for xx in (x0, x1)]
+        self._index = self._mesh(len(shape), np.concatenate([y0, y1]), np.concatenate([x0, x1]))
+        self._corners = [self._quadrant(len(shape), top, left) for top in (True, False) for left in (True, False)]
         self._work = np.dtype(
             np.float64 if self.dtype.itemsize >= 4 and self.dtype.kind in "iu" or self.dtype == np.float64 else np.float32
         )
@@ -81,14 +89,36 @@ class Resampler:
         self._wy, self._wx = wy, wx
         self._round = self.dtype.kind in "iu"
 
-    def _gather(self, image: np.ndarray, index: np.ndarray) -> np.ndarray:
-        return np.asarray(image).reshape(self._flat_shape).take(index, axis=self._take_axis)
+    def _mesh(self, rank: int, rows: np.ndarray, cols: np.ndarray) -> tuple[Any, ...]:
+        """Index picking ``rows`` x ``cols`` of an image, channels kept where they are (and the
+        same pick as a flat ``take`` index with the shape it is reshaped to)."""
+        index: list[Any] = [slice(None)] * rank
+        index[self.axes.height], index[self.axes.width] = rows[:, None], cols[None, :]
+        self._flat_index = (rows[:, None] * self._w_in + cols[None, :]).ravel()
+        picked = list(self.in_shape)
+        picked[self.axes.height], picked[self.axes.width] = len(rows), len(cols)
+        self._picked_shape = tuple(picked)
+        return tuple(index)
+
+    def _quadrant(self, rank: int, top: bool, left: bool) -> tuple[Any, ...]:
+        """Slice of one neighbour (top/bottom, left/right) out of the ``(2h, 2w)`` bilinear pick."""
+        index: list[Any] = [slice(None)] * rank
+        index[self.axes.height] = slice(0, self._h) if top else slice(self._h, None)
+        index[self.axes.width] = slice(0, self._w) if left else slice(self._w, None)
+        return tuple(index)
+
+    def _pick(self, image: Any) -> np.ndarray:
+        image = np.asarray(image)
+        if image.flags.c_contiguous:
+            return image.reshape(self._flat_shape).take(self._flat_index, axis=self._take_axis).reshape(self._picked_shape)
+        return image[self._index]
 
     def __call__(self, image: Any) -> np.ndarray:
         """The resized image (a new array of ``out_shape`` and the same dtype)."""
         if not self.linear:
-            return self._gather(image, self._index)
-        p00, p01, p10, p11 = (self._gather(image, c).astype(self._work) for c in self._corners)
+            return self._pick(image)
+        picked = self._pick(image)
+        p00, p01, p10, p11 = (picked[c].astype(self._work) for c in self._corners)
         p01 -= p00
         p01 *= self._wx
         p00 += p01  # top row
@@ -110,9 +140,10 @@ class Resampler:
         Sound for any bounds (infinite ones included): a blend lies between its inputs.
         """
         if not self.linear:
-            return self._gather(low, self._index), self._gather(high, self._index)
-        lows = [self._gather(low, c) for c in self._corners]
-        highs = [self._gather(high, c) for c in self._corners]
+            return self._pick(low), self._pick(high)
+        low_picked, high_picked = self._pick(low), self._pick(high)
+        lows = [low_picked[c] for c in self._corners]
+        highs = [high_picked[c] for c in self._corners]
         return np.minimum.reduce(lows), np.maximum.reduce(highs)
 
 

@@ -23,3 +23,9 @@ def test_variants_and_table() -> None:
     assert rates["full: ps_wrappers"] == 2 * 20  # steps x pistonball's 20 agents
     table = ratio_table(rates, wrapper_cost=True)
     assert all(f"| {c} |" in table for c in chains())
+
+
+def test_kaz_replay_times_every_chain_on_non_contiguous_frames() -> None:
+    runners = variants("kaz-replay", 1)
+    assert set(runners) == {"raw env"} | {f"{c}: {w}" for c in chains() for w in ("ps_wrappers", "SuperSuit")}
+    assert all(run() == 4 for run in runners.values())  # 1 step x KAZ's 2 archers and 2 knights

@@ -189,3 +189,45 @@ def test_resize_errors() -> None:
         resize(image_env({"a": u8(8, 8, 3), "md": spaces.MultiDiscrete([3, 3])}), 4, 4)
     with pytest.raises(ValueError, match=r"resize: the observation space of agent 'v' is Box\(.*\(2, 2, 2, 2\).*\) of rank 4"):
         resize(image_env({"v": spaces.Box(0, 1, (2, 2, 2, 2))}), 4, 4)
+
+
+# --- non-contiguous images ---------------------------------------------------------------------------
+
+
+def _views(img: np.ndarray) -> list[np.ndarray]:
+    """The same pixels as non-contiguous arrays: transposed storage (pygame's surfaces), a
+    reversed axis, a strided slice of a larger buffer."""
+    transposed = np.ascontiguousarray(np.swapaxes(img, 0, 1)).swapaxes(0, 1)
+    reversed_ = np.ascontiguousarray(img[::-1])[::-1]
+    big = np.zeros((img.shape[0] * 2,) + img.shape[1:], img.dtype)
+    big[::2] = img
+    views = [transposed, reversed_, big[::2]]
+    for v in views:
+        assert not v.flags.c_contiguous and np.array_equal(v, img)
+    return views
+
+
+@pytest.mark.parametrize("linear", [True, False])
+@pytest.mark.parametrize("shape", [(31, 17, 3), (3, 31, 17), (31, 17)], ids=["last", "first", "rank2"])
+def test_resize_of_non_contiguous_images_equals_their_copy(linear: bool, shape: tuple[int, ...]) -> None:
+    img = np.random.default_rng(4).integers(0, 256, shape).astype(np.uint8)
+    fn = resize(image_env({"a": u8(*shape)}), 12, 9, linear_interp=linear).transform.obs_fns["a"]
+    expected = fn(img)
+    for view in _views(img):
+        out = fn(view)
+        np.testing.assert_array_equal(out, expected)
+        assert not np.shares_memory(out, view)
+
+
+@pytest.mark.parametrize("mode", ["full", "R", "G", "B"])
+@pytest.mark.parametrize("channels", ["last", "first"])
+def test_color_reduction_of_non_contiguous_images_equals_their_copy(mode: str, channels: str) -> None:
+    shape = (19, 11, 3) if channels == "last" else (3, 19, 11)
+    img = np.random.default_rng(5).integers(0, 256, shape).astype(np.uint8)
+    fn = color_reduction(image_env({"a": u8(*shape)}), mode=mode).transform.obs_fns["a"]  # type: ignore[arg-type]
+    expected = fn(img)
+    assert expected.flags.c_contiguous
+    for view in _views(img):
+        out = fn(view)
+        np.testing.assert_array_equal(out, expected)
+        assert not np.shares_memory(out, view)  # a copy: the env may reuse its buffer next step
