@@ -35,8 +35,8 @@ class Resampler:
 
     Bilinear: the rows and columns of the four neighbours of every output pixel are picked as one
     ``(2h, 2w)`` block (a flat ``take`` on contiguous images, an open-mesh index on others, so a
-    transposed image is never copied whole) and blended in float32 (float64 for 32/64-bit integers and float64 images), integers rounded
-    to nearest. Nearest neighbour: one pick.
+    transposed image is never copied whole) and blended in float32 (float64 for 32/64-bit
+    integers and float64 images), integers rounded to nearest. Nearest neighbour: one pick.
 
     Args:
         shape: Input shape (rank 2 or 3).
@@ -72,12 +72,12 @@ class Resampler:
         if not linear:
             yi = np.minimum(np.floor((np.arange(h) + 0.5) * (h_in / h)).astype(np.intp), h_in - 1)
             xi = np.minimum(np.floor((np.arange(w) + 0.5) * (w_in / w)).astype(np.intp), w_in - 1)
-            self._index = self._mesh(len(shape), yi, xi)
+            self._set_pick(yi, xi)
             return
         y0 = np.floor(ys).astype(np.intp)
         x0 = np.floor(xs).astype(np.intp)
         y1, x1 = np.minimum(y0 + 1, h_in - 1), np.minimum(x0 + 1, w_in - 1)
-        self._index = self._mesh(len(shape), np.concatenate([y0, y1]), np.concatenate([x0, x1]))
+        self._set_pick(np.concatenate([y0, y1]), np.concatenate([x0, x1]))
         self._corners = [self._quadrant(len(shape), top, left) for top in (True, False) for left in (True, False)]
         self._work = np.dtype(
             np.float64 if self.dtype.itemsize >= 4 and self.dtype.kind in "iu" or self.dtype == np.float64 else np.float32
@@ -89,16 +89,18 @@ class Resampler:
         self._wy, self._wx = wy, wx
         self._round = self.dtype.kind in "iu"
 
-    def _mesh(self, rank: int, rows: np.ndarray, cols: np.ndarray) -> tuple[Any, ...]:
-        """Index picking ``rows`` x ``cols`` of an image, channels kept where they are (and the
-        same pick as a flat ``take`` index with the shape it is reshaped to)."""
-        index: list[Any] = [slice(None)] * rank
+    def _set_pick(self, rows: np.ndarray, cols: np.ndarray) -> None:
+        """Precompute the pick of ``rows`` x ``cols`` (channels kept where they are) both ways: as
+        an open-mesh index and as a flat ``take`` index with the shape it is reshaped to."""
+        # Height and width are adjacent axes in every layout (H, W), (H, W, C), (C, H, W), so the
+        # two broadcast index arrays keep their place in the result.
+        index: list[Any] = [slice(None)] * len(self.in_shape)
         index[self.axes.height], index[self.axes.width] = rows[:, None], cols[None, :]
+        self._index = tuple(index)
         self._flat_index = (rows[:, None] * self._w_in + cols[None, :]).ravel()
         picked = list(self.in_shape)
         picked[self.axes.height], picked[self.axes.width] = len(rows), len(cols)
         self._picked_shape = tuple(picked)
-        return tuple(index)
 
     def _quadrant(self, rank: int, top: bool, left: bool) -> tuple[Any, ...]:
         """Slice of one neighbour (top/bottom, left/right) out of the ``(2h, 2w)`` bilinear pick."""
