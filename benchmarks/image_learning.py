@@ -98,7 +98,8 @@ class _Evaluate(BaseCallback):
 
     Also keeps the team return of every training episode (``info["team_episode"]``) in ``training``
     and, as it goes, appends ``agent-steps return`` lines to ``log`` (progress of a long run, and
-    its curve if it is stopped before the JSON is written).
+    its curve if it is stopped before the JSON is written). Each evaluation saves the model to
+    ``checkpoint``; after ``max_minutes`` of wall time (0: never) training stops.
     """
 
     def __init__(

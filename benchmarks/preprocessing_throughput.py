@@ -1,4 +1,4 @@
-"""Benchmark: our image preprocessing wrappers vs SuperSuit 3.11's, on pistonball_v6 (issue 13).
+"""Benchmark: our image preprocessing wrappers vs SuperSuit 3.11's, on pistonball_v6 and KAZ (issue 13).
 
 Chains (each with its SuperSuit counterpart ``color_reduction_v0`` / ``resize_v1`` /
 ``frame_stack_v1``):
@@ -7,7 +7,7 @@ Chains (each with its SuperSuit counterpart ``color_reduction_v0`` / ``resize_v1
 * ``resize RGB``: resize to 84x84, bilinear, on the RGB frames;
 * ``full``: color_reduction -> resize 84x84 -> frame_stack 4 (the usual Atari-style chain).
 
-Two settings, all variants interleaved round by round in one process, process CPU time (medians):
+Settings (all variants interleaved round by round in one process, process CPU time, medians):
 
 * ``env``: the real pistonball_v6 (20 agents), Parallel and AEC APIs: agent-steps/s, time
   relative to the raw env (what a user sees).
